@@ -1,0 +1,3 @@
+"""thresher: distributed, Spark-based curation of LLM pre-training corpora."""
+
+__version__ = "0.1.0"

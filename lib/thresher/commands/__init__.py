@@ -1,0 +1,1 @@
+"""Sub-commands of the `thresher` CLI, one module each (discovered by thresher.cli)."""

@@ -1,0 +1,76 @@
+"""`thresher run` and `thresher resume`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from thresher.conf import PipelineConfig, load_config
+from thresher.errors import ResumeError
+from thresher.layout import OutputLayout
+from thresher.manifest import read_manifest
+from thresher.summary import print_summary
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run a pipeline config", description="Run a pipeline config.")
+    run.add_argument("config", help="pipeline YAML (see conf/)")
+    run.add_argument("--input", help="input path or glob (replaces the config's input paths)")
+    run.add_argument("--output", help="output directory (replaces run.output)")
+    run.add_argument("--run-id", help="run id (default: UTC time and input fingerprint)")
+    run.add_argument("--mode", choices=["annotate", "filter"], help="annotate: record decisions; filter: remove")
+    run.add_argument("--stages", help="comma-separated stage ids: run only these stages of the config, in order")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key, e.g. stages.length.min_words=50 (repeatable)",
+    )
+    run.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Spark setting for this run (repeatable)",
+    )
+    run.set_defaults(handler=_run)
+
+    resume = subparsers.add_parser(
+        "resume", help="resume an interrupted run", description="Resume the run in OUTPUT_DIR with its config."
+    )
+    resume.add_argument("output", metavar="OUTPUT_DIR")
+    resume.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
+    resume.set_defaults(handler=_resume)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(
+        args.config,
+        sets=args.set,
+        input_path=args.input,
+        output=args.output,
+        mode=args.mode,
+        run_id=args.run_id,
+        only_stages=[s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None,
+        spark_conf=args.spark_conf,
+    )
+    return _execute(config)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    layout = OutputLayout(args.output)
+    manifest = read_manifest(layout.manifest)
+    if manifest is None:
+        raise ResumeError(f"{args.output} holds no run (no manifest.json); start one with `thresher run`")
+    config = load_config(data=manifest["config"], spark_conf=args.spark_conf, output=args.output)
+    return _execute(config)
+
+
+def _execute(config: PipelineConfig) -> int:
+    # Imported here so that config errors are reported before Spark is even imported.
+    from thresher.runner import run_pipeline
+
+    result = run_pipeline(config)
+    print_summary(result, sys.stdout)
+    return 0

@@ -1,0 +1,86 @@
+"""File-system access for local paths and object-store URIs (through pyarrow.fs)."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+
+import pyarrow.fs as pafs
+
+
+def is_local(path: str) -> bool:
+    return "://" not in path or path.startswith("file://")
+
+
+def local_path(path: str) -> str:
+    return path[len("file://") :] if path.startswith("file://") else path
+
+
+def join(base: str, *parts: str) -> str:
+    return posixpath.join(base.rstrip("/"), *parts)
+
+
+def filesystem(path: str) -> tuple[pafs.FileSystem, str]:
+    if is_local(path):
+        return pafs.LocalFileSystem(), os.path.abspath(local_path(path))
+    return pafs.FileSystem.from_uri(path)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # as the file system names it (absolute local path or bucket/key)
+    size: int
+    mtime_ms: int
+
+
+def list_files(path: str, recursive: bool = True) -> list[FileInfo]:
+    """Files under a directory, hidden ('.', '_') files and directories skipped, sorted by path."""
+    fs, base = filesystem(path)
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.NotFound:
+        return []
+    if info.type == pafs.FileType.File:
+        return [FileInfo(base, info.size, _mtime_ms(info))]
+    selector = pafs.FileSelector(base, recursive=recursive)
+    out = []
+    for item in fs.get_file_info(selector):
+        relative = posixpath.relpath(item.path, base)
+        if item.type != pafs.FileType.File or any(p.startswith((".", "_")) for p in relative.split("/")):
+            continue
+        out.append(FileInfo(item.path, item.size, _mtime_ms(item)))
+    return sorted(out, key=lambda f: f.path)
+
+
+def _mtime_ms(info: pafs.FileInfo) -> int:
+    return int(info.mtime.timestamp() * 1000) if info.mtime is not None else 0
+
+
+def exists(path: str) -> bool:
+    fs, base = filesystem(path)
+    return fs.get_file_info(base).type != pafs.FileType.NotFound
+
+
+def delete(path: str) -> None:
+    fs, base = filesystem(path)
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.Directory:
+        fs.delete_dir(base)
+    elif info.type == pafs.FileType.File:
+        fs.delete_file(base)
+
+
+def read_text(path: str) -> str:
+    fs, base = filesystem(path)
+    with fs.open_input_stream(base) as stream:
+        return stream.read().decode("utf-8")
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write a small file so that readers see the old or the new content, never a torn one."""
+    fs, base = filesystem(path)
+    fs.create_dir(posixpath.dirname(base), recursive=True)
+    temporary = f"{base}.tmp-{os.getpid()}"
+    with fs.open_output_stream(temporary) as stream:
+        stream.write(text.encode("utf-8"))
+    fs.move(temporary, base)

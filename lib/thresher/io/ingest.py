@@ -1,0 +1,308 @@
+"""Ingest: input files -> one row per input record, each a canonical document or a quarantined record.
+
+The result is the first checkpoint of a run. Its `quarantine` struct is null for documents and says what is
+wrong for every other record, so `input records == documents + quarantined` holds by construction.
+
+Document ids: the input's id when present (`input.fields.id`), else a hash of file and offset. Repeated input
+ids follow `input.duplicate_ids`: the first occurrence in (file, offset) order keeps the id; the others are
+renamed to `<id>~<hash of file and offset>` or quarantined with reason `duplicate_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import zstandard
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DataType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from thresher.arrow_types import arrow_schema
+from thresher.errors import InputError
+from thresher.io import fs
+from thresher.io.delta import DeltaStore
+from thresher.io.inputs import PlannedInput
+from thresher.io.jsonl import (
+    BLANK_TEXT,
+    DUPLICATE_ID,
+    EMPTY_TEXT,
+    NULL_TEXT,
+    RAW_KEEP_CHARS,
+    TOO_LARGE,
+    UNREADABLE_FILE,
+    ParseOptions,
+    iter_lines,
+    open_decompressed,
+    parse_record,
+)
+from thresher.schema import DOC_ID, DOCUMENT_SCHEMA, META, ORIGIN, ORIGIN_TYPE, SOURCE, TEXT, URL
+
+QUARANTINE = "quarantine"
+QUARANTINE_TYPE = StructType(
+    [
+        StructField("reason", StringType(), True),
+        StructField("error", StringType(), True),
+        StructField("raw", StringType(), True),
+        StructField("raw_bytes", LongType(), True),
+        StructField("input_id", StringType(), True),
+    ]
+)
+
+# What the readers produce: one row per input record.
+RECORD_SCHEMA = StructType(
+    [
+        StructField("input_id", StringType(), True),
+        StructField(TEXT, StringType(), True),
+        StructField(URL, StringType(), True),
+        StructField(SOURCE, StringType(), False),
+        StructField(META, MapType(StringType(), StringType(), True), True),
+        StructField(ORIGIN, ORIGIN_TYPE, False),
+        StructField("raw_bytes", LongType(), True),
+        StructField("q_reason", StringType(), True),
+        StructField("q_error", StringType(), True),
+        StructField("q_raw", StringType(), True),
+        StructField("dup_policy", StringType(), False),
+    ]
+)
+
+INGEST_SCHEMA = StructType(
+    [
+        *(StructField(f.name, f.dataType, True) for f in DOCUMENT_SCHEMA.fields),
+        StructField(QUARANTINE, QUARANTINE_TYPE),
+    ]
+)
+
+_ROWS_PER_BATCH = 512
+
+
+def read_records(spark: SparkSession, planned: list[PlannedInput], store: DeltaStore) -> DataFrame:
+    frames = []
+    for item in planned:
+        if item.format == "jsonl":
+            frames.append(_jsonl_records(spark, item))
+        else:
+            frames.append(_table_records(spark, item, store))
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union
+
+
+def ingest(spark: SparkSession, planned: list[PlannedInput], store: DeltaStore) -> DataFrame:
+    """All input records with document ids resolved, in INGEST_SCHEMA (lazy)."""
+    return resolve_ids(read_records(spark, planned, store))
+
+
+def resolve_ids(records: DataFrame) -> DataFrame:
+    fallback = F.substring(
+        F.sha2(F.concat_ws("\u0000", F.col("origin.file"), F.col("origin.offset").cast("string")), 256), 1, 32
+    )
+    valid_with_id = records.where(F.col("q_reason").isNull() & F.col("input_id").isNotNull())
+    repeated = (
+        valid_with_id.groupBy("input_id")
+        .agg(F.count(F.lit(1)).alias("_n"), F.min(F.struct("origin.file", "origin.offset")).alias("_first"))
+        .where(F.col("_n") > 1)
+        .select("input_id", "_first")
+    )
+    joined = records.join(repeated, on="input_id", how="left")
+    is_repeat = (
+        F.col("q_reason").isNull()
+        & F.col("_first").isNotNull()
+        & ~((F.col("_first.file") == F.col("origin.file")) & (F.col("_first.offset") == F.col("origin.offset")))
+    )
+    quarantine_repeat = is_repeat & (F.col("dup_policy") == "quarantine")
+    reason = F.when(quarantine_repeat, F.lit(DUPLICATE_ID)).otherwise(F.col("q_reason"))
+    doc_id = (
+        F.when(F.col("input_id").isNull(), fallback)
+        .when(is_repeat, F.concat(F.col("input_id"), F.lit("~"), F.substring(fallback, 1, 16)))
+        .otherwise(F.col("input_id"))
+    )
+    error = F.when(quarantine_repeat, F.lit("id already used by an earlier record")).otherwise(F.col("q_error"))
+    raw = F.when(quarantine_repeat, F.substring(F.col(TEXT), 1, RAW_KEEP_CHARS)).otherwise(F.col("q_raw"))
+    quarantine = F.when(
+        reason.isNotNull(),
+        F.struct(
+            reason.alias("reason"),
+            error.alias("error"),
+            raw.alias("raw"),
+            F.col("raw_bytes").alias("raw_bytes"),
+            F.col("input_id").alias("input_id"),
+        ),
+    )
+    is_doc = reason.isNull()
+    return joined.select(
+        F.when(is_doc, doc_id).alias(DOC_ID),
+        F.when(is_doc, F.col(TEXT)).alias(TEXT),
+        F.when(is_doc, F.col(URL)).alias(URL),
+        F.col(SOURCE),
+        F.when(is_doc, F.col(META)).alias(META),
+        F.col(ORIGIN),
+        quarantine.alias(QUARANTINE),
+    )
+
+
+def documents(ingested: DataFrame) -> DataFrame:
+    """The documents of an ingest checkpoint, in DOCUMENT_SCHEMA column order."""
+    return ingested.where(F.col(QUARANTINE).isNull()).select(*DOCUMENT_SCHEMA.fieldNames())
+
+
+def quarantined(ingested: DataFrame) -> DataFrame:
+    """The quarantine/ table: one row per record that is not a valid document."""
+    return ingested.where(F.col(QUARANTINE).isNotNull()).select(
+        F.col(SOURCE),
+        F.col("origin.file").alias("file"),
+        F.col("origin.line").alias("line"),
+        F.col("origin.offset").alias("offset"),
+        F.col("quarantine.reason").alias("reason"),
+        F.col("quarantine.error").alias("error"),
+        F.col("quarantine.raw").alias("raw"),
+        F.col("quarantine.raw_bytes").alias("raw_bytes"),
+        F.col("quarantine.input_id").alias("input_id"),
+    )
+
+
+# -- JSON lines ------------------------------------------------------------------------------------------------
+
+
+class _JsonlReader:
+    """Reads whole files on an executor; picklable (holds only options)."""
+
+    def __init__(self, options: ParseOptions, dup_policy: str) -> None:
+        self.options = options
+        self.dup_policy = dup_policy
+        self.schema = arrow_schema(RECORD_SCHEMA)
+        self.max_line_bytes = options.max_text_chars * 4 + 65_536
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for path in batch.column("path").to_pylist():
+                rows: list[dict] = []
+                for row in self._read_file(path):
+                    row["dup_policy"] = self.dup_policy
+                    rows.append(row)
+                    if len(rows) >= _ROWS_PER_BATCH:
+                        yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
+                        rows = []
+                if rows:
+                    yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
+
+    def _read_file(self, path: str) -> Iterator[dict]:
+        line_no, offset = 0, 0
+        try:
+            filesystem, name = fs.filesystem(path)
+            with filesystem.open_input_stream(name, compression=None) as raw_stream:
+                stream = open_decompressed(raw_stream, path)
+                for line_no, line_offset, line, length in iter_lines(stream, self.max_line_bytes):
+                    yield parse_record(line, length, path, line_no, line_offset, self.options)
+                    offset = line_offset + length + 1
+        except (OSError, EOFError, ValueError, zstandard.ZstdError) as error:
+            # Truncated or corrupt compressed file: the records read so far stand, the rest is one
+            # quarantine row naming the error.
+            yield {
+                "source": self.options.source,
+                "origin": {"file": path, "line": line_no + 1, "offset": offset},
+                "q_reason": UNREADABLE_FILE,
+                "q_error": f"{type(error).__name__}: {error}"[:1000],
+            }
+
+
+def _jsonl_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
+    paths = [(f.path,) for f in item.files]
+    files = spark.createDataFrame(spark.sparkContext.parallelize(paths, max(1, len(paths))), "path string")
+    options = ParseOptions(item.source, item.config.fields, item.config.max_text_chars)
+    return files.mapInArrow(_JsonlReader(options, item.config.duplicate_ids), RECORD_SCHEMA)
+
+
+# -- Parquet and Delta ---------------------------------------------------------------------------------------
+
+
+def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -> DataFrame:
+    config = item.config
+    if item.format == "parquet":
+        frame = spark.read.parquet(*(f.path for f in item.files))
+        frame = frame.select(
+            "*", F.col("_metadata.file_path").alias("_file"), F.col("_metadata.row_index").alias("_row")
+        )
+    else:
+        frames = [store.read(f.path, with_file_metadata=True) for f in item.files]
+        frame = frames[0]
+        for other in frames[1:]:
+            frame = frame.unionByName(other)
+    fields = config.fields
+    original = [c for c in frame.columns if c not in ("_file", "_row")]
+    text_type = _field_type(frame.schema, fields.text)
+    if text_type is None:
+        raise InputError(f"input {config.path}: no column {fields.text!r} (input.fields.text); columns: {original}")
+    if not isinstance(text_type, StringType):
+        raise InputError(f"input {config.path}: column {fields.text!r} is {text_type.simpleString()}, not string")
+    text = F.col(fields.text)
+    q_reason = (
+        F.when(text.isNull(), F.lit(NULL_TEXT))
+        .when(text == "", F.lit(EMPTY_TEXT))
+        .when(text.rlike(r"^(?U)\s*$"), F.lit(BLANK_TEXT))
+        .when(F.length(text) > config.max_text_chars, F.lit(TOO_LARGE))
+    )
+    input_id = _optional_column(frame.schema, fields.id)
+    url = _optional_column(frame.schema, fields.url)
+    mapped = {p.split(".", 1)[0] for p in (fields.id, fields.text, fields.url) if p and "." not in p}
+    meta_names = fields.meta if fields.meta is not None else [c for c in original if c not in mapped]
+    meta = _meta_map(frame.schema, meta_names)
+    raw_json = F.to_json(F.struct(*original))
+    return frame.select(
+        F.when(input_id.isNotNull() & (input_id != ""), input_id).alias("input_id"),
+        text.alias(TEXT),
+        url.alias(URL),
+        F.lit(item.source).alias(SOURCE),
+        meta.alias(META),
+        F.struct(
+            F.col("_file").alias("file"), F.lit(None).cast("long").alias("line"), F.col("_row").alias("offset")
+        ).alias(ORIGIN),
+        F.octet_length(raw_json).cast("long").alias("raw_bytes"),
+        q_reason.alias("q_reason"),
+        F.when(q_reason.isNotNull(), F.lit(None).cast("string")).alias("q_error"),
+        F.when(q_reason.isNotNull(), F.substring(raw_json, 1, RAW_KEEP_CHARS)).alias("q_raw"),
+        F.lit(config.duplicate_ids).alias("dup_policy"),
+    )
+
+
+def _field_type(schema: StructType, dotted: str) -> DataType | None:
+    current: DataType = schema
+    for part in dotted.split("."):
+        if not isinstance(current, StructType) or part not in current.fieldNames():
+            return None
+        current = current[part].dataType
+    return current
+
+
+def _optional_column(schema: StructType, dotted: str | None) -> Column:
+    if dotted is None or _field_type(schema, dotted) is None:
+        return F.lit(None).cast("string")
+    return _as_string(F.col(dotted), _field_type(schema, dotted))
+
+
+def _as_string(column: Column, kind: DataType | None) -> Column:
+    if isinstance(kind, StringType):
+        return column
+    if isinstance(kind, StructType | MapType) or (kind is not None and kind.typeName() == "array"):
+        return F.to_json(column)
+    return column.cast("string")
+
+
+def _meta_map(schema: StructType, names: list[str]) -> Column:
+    entries = []
+    for name in names:
+        kind = _field_type(schema, name)
+        if kind is not None:
+            entries.extend([F.lit(name), _as_string(F.col(name), kind)])
+    if not entries:
+        return F.lit(None).cast(MapType(StringType(), StringType()))
+    meta = F.map_filter(F.create_map(*entries), lambda _, v: v.isNotNull())
+    return F.when(F.size(meta) > 0, meta)

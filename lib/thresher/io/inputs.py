@@ -1,0 +1,189 @@
+"""Input planning on the driver: expand paths and globs into files, pick each input's format, fingerprint it.
+
+Only file metadata (names, sizes, modification times) is handled here; documents are read on executors.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+from pyspark.sql import SparkSession
+
+from thresher.conf import InputConfig
+from thresher.errors import InputError
+from thresher.io import fs
+
+Format = Literal["jsonl", "parquet", "delta"]
+_JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+_COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    size: int
+    mtime_ms: int
+
+
+@dataclass(frozen=True)
+class PlannedInput:
+    config: InputConfig
+    format: Format
+    source: str
+    # For jsonl/parquet: the files; for delta: the table roots.
+    files: tuple[InputFile, ...]
+
+
+def plan_inputs(spark: SparkSession, inputs: tuple[InputConfig, ...]) -> list[PlannedInput]:
+    return [_plan_one(spark, config) for config in inputs]
+
+
+def fingerprint(planned: list[PlannedInput]) -> str:
+    """Changes when an input file is added, removed, resized or touched, or the input config changes."""
+    digest = hashlib.sha256()
+    for item in planned:
+        digest.update(json.dumps(item.config.model_dump(mode="json"), sort_keys=True).encode())
+        for f in item.files:
+            digest.update(f"{f.path}\t{f.size}\t{f.mtime_ms}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _plan_one(spark: SparkSession, config: InputConfig) -> PlannedInput:
+    files: list[InputFile] = []
+    delta_roots: list[InputFile] = []
+    for pattern in config.path:
+        for path in _expand(spark, pattern):
+            if fs.exists(fs.join(path, "_delta_log")):
+                delta_roots.append(InputFile(path, 0, 0))
+            else:
+                files.extend(_files_under(spark, path))
+    if not files and not delta_roots:
+        raise InputError(f"input {config.path}: no files found")
+    fmt = config.format
+    if fmt == "auto":
+        fmt = _detect_format(config, files, delta_roots)
+    if fmt == "delta":
+        if files and not delta_roots:
+            raise InputError(f"input {config.path}: format delta, but no Delta table (_delta_log) was found")
+        chosen = delta_roots
+    else:
+        if delta_roots:
+            raise InputError(f"input {config.path}: Delta tables found; set format: delta (or auto)")
+        chosen = [f for f in files if _matches(f.path, fmt)]
+        if not chosen:
+            raise InputError(f"input {config.path}: no {fmt} files among {len(files)} file(s)")
+    source = config.source or _default_source(config.path[0])
+    return PlannedInput(config, fmt, source, tuple(sorted(chosen, key=lambda f: f.path)))
+
+
+def _detect_format(config: InputConfig, files: list[InputFile], delta_roots: list[InputFile]) -> Format:
+    if delta_roots and not files:
+        return "delta"
+    kinds = {_kind(f.path) for f in files}
+    kinds.discard(None)
+    if len(kinds) == 1:
+        return kinds.pop()  # type: ignore[return-value]
+    if not kinds:
+        names = ", ".join(PurePosixPath(f.path).name for f in files[:3])
+        raise InputError(
+            f"input {config.path}: cannot tell the format of {names}; set input.format (jsonl, parquet, delta)"
+        )
+    raise InputError(f"input {config.path}: mixes formats {sorted(kinds)}; use one input per format")
+
+
+def _kind(path: str) -> Format | None:
+    name = path.lower()
+    for suffix in _COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.endswith(_JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    return None
+
+
+def _matches(path: str, fmt: Format) -> bool:
+    kind = _kind(path)
+    # With an explicit format, files of unknown extension are taken as that format (e.g. shards named
+    # `part-00000`); files of another known format are not.
+    return kind is None or kind == fmt
+
+
+def _default_source(pattern: str) -> str:
+    parts = [p for p in pattern.rstrip("/").split("/") if p]
+    while parts and _GLOB_CHARS.search(parts[-1]):
+        parts.pop()
+    if not parts:
+        return "input"
+    name = parts[-1]
+    for suffix in _COMPRESSION_SUFFIXES + _JSONL_SUFFIXES + (".parquet",):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or "input"
+
+
+def _expand(spark: SparkSession, pattern: str) -> list[str]:
+    if fs.is_local(pattern):
+        local = os.path.abspath(fs.local_path(pattern))
+        if _GLOB_CHARS.search(local):
+            matches = sorted(glob.glob(local, recursive=True))
+            if not matches:
+                raise InputError(f"input {pattern}: the glob matches nothing")
+            return matches
+        if not os.path.exists(local):
+            raise InputError(f"input {pattern}: no such file or directory")
+        return [local]
+    return _expand_hadoop(spark, pattern)
+
+
+def _files_under(spark: SparkSession, path: str) -> list[InputFile]:
+    if fs.is_local(path) or _pyarrow_supports(path):
+        return [
+            InputFile(f.path if fs.is_local(path) else _with_scheme(path, f.path), f.size, f.mtime_ms)
+            for f in fs.list_files(path)
+        ]
+    return _list_hadoop(spark, path)
+
+
+def _pyarrow_supports(uri: str) -> bool:
+    return uri.split("://", 1)[0] in {"s3", "gs", "gcs", "hdfs", "abfs", "az"}
+
+
+def _with_scheme(original: str, listed: str) -> str:
+    scheme = original.split("://", 1)[0]
+    return listed if "://" in listed else f"{scheme}://{listed}"
+
+
+def _expand_hadoop(spark: SparkSession, pattern: str) -> list[str]:
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    path = jvm.org.apache.hadoop.fs.Path(pattern)
+    hadoop_fs = path.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    statuses = hadoop_fs.globStatus(path)
+    if not statuses:
+        raise InputError(f"input {pattern}: matches nothing")
+    return sorted(str(s.getPath().toString()) for s in statuses)
+
+
+def _list_hadoop(spark: SparkSession, root: str) -> list[InputFile]:
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    path = jvm.org.apache.hadoop.fs.Path(root)
+    hadoop_fs = path.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    files = []
+    iterator = hadoop_fs.listFiles(path, True)
+    while iterator.hasNext():
+        status = iterator.next()
+        name = str(status.getPath().toString())
+        relative = name[len(root.rstrip("/")) :]
+        if any(part.startswith((".", "_")) for part in relative.split("/") if part):
+            continue
+        files.append(InputFile(name, int(status.getLen()), int(status.getModificationTime())))
+    return files

@@ -1,0 +1,80 @@
+"""The run's plan: stages grouped into segments, each one pass over the data and one checkpoint.
+
+A segment is either a run of consecutive row stages (fused into a single pass when `run.fuse_row_stages`) or
+one global stage. Fingerprints chain: a segment's fingerprint covers its stages' parameters, the mode and the
+fingerprint of everything before it, so a resumed run reuses a checkpoint only when all that produced it is
+unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from thresher.conf import PipelineConfig
+from thresher.layout import INGEST_SEGMENT
+from thresher.stages.base import RowStage, Stage
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    stages: tuple[Stage, ...]
+    fingerprint: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:02d}_{'+'.join(s.id for s in self.stages)}"
+
+    @property
+    def is_row_pass(self) -> bool:
+        return all(isinstance(s, RowStage) for s in self.stages)
+
+    @property
+    def last(self) -> Stage:
+        return self.stages[-1]
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "stages": {s.id: s.params.model_dump(mode="json") for s in self.stages},
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    ingest_fingerprint: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def ingest_name(self) -> str:
+        return INGEST_SEGMENT
+
+    def stage_ids(self) -> list[str]:
+        return [s.id for seg in self.segments for s in seg.stages]
+
+
+def _chain(previous: str, payload: object) -> str:
+    text = json.dumps({"previous": previous, "payload": payload}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_plan(config: PipelineConfig, input_fingerprint: str) -> Plan:
+    ingest = _chain("", {"input": input_fingerprint})
+    groups: list[list[Stage]] = []
+    for spec in config.stages:
+        stage = spec.stage
+        fusable = isinstance(stage, RowStage) and config.run.fuse_row_stages
+        if fusable and groups and all(isinstance(s, RowStage) for s in groups[-1]):
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    segments = []
+    previous = ingest
+    for index, group in enumerate(groups, start=1):
+        fingerprint = _chain(previous, {"mode": config.run.mode, "stages": [s.fingerprint() for s in group]})
+        segments.append(Segment(index, tuple(group), fingerprint))
+        previous = fingerprint
+    return Plan(ingest, tuple(segments))

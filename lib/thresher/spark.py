@@ -1,0 +1,95 @@
+"""The Spark session: reuse the active one (spark-submit, Databricks, notebooks) or build `local[*]`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+# Settings thresher relies on, applied to every session (runtime SQL settings, so they also apply to a
+# session that already exists).
+REQUIRED_SQL_CONF = {
+    # delta-rs reads Parquet INT96 timestamps wrongly; Delta wants microseconds.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+# Settings for a session thresher builds itself (laptop, CI); a cluster's own defaults are left alone.
+LOCAL_DEFAULTS = {
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.shuffle.partitions": "16",
+    "spark.driver.memory": "4g",
+    "spark.python.worker.reuse": "true",
+}
+
+
+def get_spark(conf: Mapping[str, str] | None = None, app_name: str = "thresher") -> SparkSession:
+    """Return the active session with `conf` applied, or build a local one.
+
+    Under spark-submit or in a notebook the session (and master) already exist: runtime settings from `conf`
+    are applied and static ones (memory, master, ...) are reported as ignored, since they can only be set when
+    the JVM starts.
+    """
+    conf = dict(conf or {})
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        _apply_runtime_conf(active, {**REQUIRED_SQL_CONF, **conf})
+        return active
+    builder = SparkSession.builder.appName(app_name)
+    # Launched by spark-submit: the master and cluster settings come from its command line, never from here.
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Local Python workers must run the driver's interpreter (the venv thresher is installed in), not
+        # whatever `python3` is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = builder.master(conf.pop("spark.master", None) or os.environ.get("THRESHER_SPARK_MASTER", "local[*]"))
+        for key, value in LOCAL_DEFAULTS.items():
+            builder = builder.config(key, value)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    for key, value in {**REQUIRED_SQL_CONF, **conf}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("THRESHER_SPARK_LOG_LEVEL", "ERROR"))
+    return spark
+
+
+def _apply_runtime_conf(spark: SparkSession, conf: Mapping[str, str]) -> None:
+    for key, value in conf.items():
+        if spark.conf.get(key, None) == value:
+            continue
+        try:
+            spark.conf.set(key, value)
+        except Exception:
+            log.warning("Spark setting %s=%s ignored: it can only be set when the session is created", key, value)
+
+
+def has_delta_jvm(spark: SparkSession) -> bool:
+    """Whether the Delta Lake JVM classes are on this session's classpath (Databricks, --packages)."""
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        return True
+    try:
+        jvm = spark._jvm  # type: ignore[attr-defined]
+    except Exception:
+        jvm = None
+    if jvm is None:
+        return "DeltaSparkSessionExtension" in (spark.conf.get("spark.sql.extensions", "") or "")
+    try:
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        loader.loadClass("io.delta.tables.DeltaTable")
+        return True
+    except Exception:
+        return False
+
+
+def set_job_description(spark: SparkSession, description: str | None) -> None:
+    """Label the Spark jobs that follow (shown in the Spark UI's job list)."""
+    try:
+        spark.sparkContext.setJobDescription(description)  # type: ignore[arg-type]
+    except Exception:
+        log.debug("cannot set the Spark job description")

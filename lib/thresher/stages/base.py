@@ -1,0 +1,164 @@
+"""The stage API: every filter, annotator and selector is a `RowStage` or a `GlobalStage`.
+
+A stage computes signals and a decision for each document and records them in a struct column named after
+the stage id: `keep` (bool), `reason` (short categorical code, null when kept) and its signals.
+
+* `RowStage`: a pure per-document computation over Arrow batches (`process`). Consecutive row stages are
+  fused by the runner into one pass over the data that shares per-document work (splitting into words,
+  lines, ...) through `DocBatch.per_doc`. Unit-testable without Spark through `thresher.stages.fused`.
+* `GlobalStage`: needs the whole corpus (dedup, selection, corpus statistics); gets a DataFrame and returns
+  it with its struct column added, using Spark shuffles, never `collect()` of document-scale data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
+from pyspark.sql.types import StructField, StructType
+
+from thresher.schema import DECISION_FIELDS, REWRITE_FIELDS
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from thresher.stages.fused import DocBatch
+
+Mode = Literal["annotate", "filter"]
+T = TypeVar("T")
+
+
+class StageParams(BaseModel):
+    """Typed parameters of a stage. Unknown keys are errors; every field needs a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class StageResult:
+    """What a row stage decided for the documents of one `DocBatch`, in the batch's order."""
+
+    keep: Sequence[bool]
+    reason: Sequence[str | None]
+    signals: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    # New texts, for stages with `rewrites_text = True`; None leaves the texts as they were.
+    text: Sequence[str] | None = None
+
+
+class Stage(ABC):
+    """Common part of row and global stages."""
+
+    id: ClassVar[str]
+    Params: ClassVar[type[StageParams]] = StageParams
+    # Stage ids that must run earlier in the same pipeline (checked when the config is loaded).
+    requires: ClassVar[tuple[str, ...]] = ()
+    rewrites_text: ClassVar[bool] = False
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @abstractmethod
+    def signal_fields(self) -> list[StructField]:
+        """The struct fields this stage writes besides `keep` and `reason`."""
+
+    def result_type(self) -> StructType:
+        fields = [*DECISION_FIELDS, *self.signal_fields()]
+        if self.rewrites_text:
+            fields.extend(REWRITE_FIELDS)
+        return StructType(fields)
+
+    def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
+        """Configured (low, high) bounds per signal, drawn on the report's histograms."""
+        return {}
+
+    def fingerprint(self) -> str:
+        payload = json.dumps({"stage": self.id, "params": self.params.model_dump(mode="json")}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+
+class RowStage(Stage):
+    """A per-document stage; fused with its row-stage neighbours into one pass over Arrow batches."""
+
+    # Top-level columns (besides text) whose values `process` reads through `DocBatch.column`.
+    input_columns: ClassVar[tuple[str, ...]] = ()
+
+    def setup(self) -> None:
+        """Load models or lists; called once per Python worker before the first batch (never on the driver)."""
+
+    @abstractmethod
+    def process(self, batch: DocBatch) -> StageResult:
+        """Decide for every document of `batch`."""
+
+
+class GlobalStage(Stage):
+    """A stage that needs the whole corpus; runs as Spark DataFrame operations."""
+
+    @abstractmethod
+    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """Return `df` with the struct column `self.id` added (and `text` replaced if it rewrites text).
+
+        The result must have exactly the rows of `df`: the runner checks it.
+        """
+
+
+@dataclass
+class StageContext:
+    """What a global stage gets from the runner on the driver."""
+
+    spark: SparkSession
+    run_id: str
+    mode: Mode
+    seed: int
+    scratch_dir: str
+    # Stage-specific figures for the stats table (e.g. components, candidate pairs).
+    metrics: dict[str, float] = field(default_factory=dict)
+    # JSON-serialisable details for the report (e.g. histograms of component sizes).
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def scratch(self, name: str) -> str:
+        return f"{self.scratch_dir.rstrip('/')}/{name}"
+
+    def materialize(self, df: DataFrame, name: str) -> DataFrame:
+        """Write `df` to scratch Parquet and read it back: cuts the lineage of iterative algorithms and makes
+        the result stable under task retries. Scratch data of a stage is removed once the stage commits."""
+        path = self.scratch(name)
+        df.write.mode("overwrite").parquet(path)
+        return self.spark.read.parquet(path)
+
+
+def worker_resource(key: str, factory: Callable[[], T]) -> T:
+    """A per-Python-process cache for models and lists: loaded once per worker, never pickled."""
+    cached = _WORKER_RESOURCES.get(key)
+    if cached is None:
+        cached = factory()
+        _WORKER_RESOURCES[key] = cached
+    return cached
+
+
+_WORKER_RESOURCES: dict[str, Any] = {}
+
+
+def resolve_path(path: str | Path, base_dir: Path | None) -> str:
+    """Resolve a path from the config relative to the config file's directory (URIs are left alone)."""
+    text = str(path)
+    if "://" in text or text.startswith("dbfs:") or Path(text).is_absolute() or base_dir is None:
+        return text
+    return str((base_dir / text).resolve())
+
+
+def _resolve_against_config(value: str, info: ValidationInfo) -> str:
+    base_dir = (info.context or {}).get("base_dir")
+    return resolve_path(value, Path(base_dir) if base_dir else None)
+
+
+# A file path in a config: relative paths are resolved against the directory of the config file.
+ConfigPath = Annotated[str, AfterValidator(_resolve_against_config)]
