@@ -272,7 +272,9 @@ class Runner:
             self.stats_rows.pop("ingest", None)
         if "ingest" not in self.stats_rows:
             timing = self._timing_from_manifest(manifest, name)
+            clock = time.perf_counter()
             self._append_stats([ingest_stats(checkpoint, manifest["run_id"], self.mode, timing)])
+            manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         row = self.stats_rows["ingest"]
         log.info(
             "%s: %d records -> %d documents, %d quarantined",

@@ -46,10 +46,16 @@ UNSPECIFIED_REASON = "unspecified"
 NON_FINITE = "non_finite"
 
 
+# Characters and words of a checkpoint's stored text, computed once per row for all the stages' sums.
+_FINAL_CHARS = "_stats_final_chars"
+_FINAL_WORDS = "_stats_final_words"
+
+
 def words_column(text: Column) -> Column:
-    """Whitespace-separated tokens of `text`, as `thresher.stages.fused.count_words` counts them."""
-    stripped = F.regexp_replace(text, r"(?U)^\s+|\s+$", "")
-    return F.when(stripped == "", F.lit(0)).otherwise(F.size(F.split(stripped, r"(?U)\s+"))).cast("long")
+    r"""Whitespace-separated tokens of `text`, as `thresher.stages.fused.count_words` counts them: runs of
+    characters that are not white space (Python's `\s` also counts U+001C..U+001F as space, Java's does not),
+    counted in place without building an array of words."""
+    return F.regexp_count(text, F.lit(r"(?U)[^\s\x{1c}-\x{1f}]+")).cast("long")
 
 
 @dataclass
@@ -133,7 +139,11 @@ def segment_stats(
         ]
     for i, signal in enumerate(numeric):
         aggregates += _moment_aggregates(signal, f"n{i}")
-    counts = checkpoint.agg(*aggregates).first().asDict()
+    # Spark does not share a repeated expression between aggregates: the stored text is measured once here.
+    measured = checkpoint.select(
+        "*", F.length(TEXT).cast("long").alias(_FINAL_CHARS), words_column(F.col(TEXT)).alias(_FINAL_WORDS)
+    )
+    counts = measured.agg(*aggregates).first().asDict()
     total = int(counts["total"])
     if total != expected_in:
         raise InvariantError(
@@ -215,8 +225,7 @@ def _length_measures(segment: Segment) -> list[tuple[Column, Column, Column, Col
     text-rewriting stage at or after k that the row reached (rewrites in between would have recorded it),
     else the stored text, which no later stage changed.
     """
-    text = F.col(TEXT)
-    final_chars, final_words = F.length(text).cast("long"), words_column(text)
+    final_chars, final_words = F.col(_FINAL_CHARS), F.col(_FINAL_WORDS)
     measures = []
     stages = segment.stages
     for k, stage in enumerate(stages):

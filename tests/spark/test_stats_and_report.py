@@ -6,15 +6,22 @@ from __future__ import annotations
 import bisect
 import io
 import json
+import os
 import re
+import shutil
+import struct
+import subprocess
+import sys
 import time
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from tests.conftest import shared_corpus
 from tests.spark.toy_stages import ExactDuplicates, StopwordLanguage
@@ -27,6 +34,7 @@ from thresher.report.run_report import render_run_report
 from thresher.runner import RunResult, run_pipeline
 from thresher.spark import set_job_description
 from thresher.stages.fused import count_words
+from thresher.stats import words_column
 
 pytestmark = pytest.mark.spark
 
@@ -255,6 +263,24 @@ def test_compare_counts_the_documents_that_moved(spark, filter_run, annotate_run
             assert b.get(example.doc_id, (ABSENT, None, None))[1:] == (m.after.stage, m.after.reason)
 
 
+def test_words_column_counts_like_the_row_stages(spark):
+    texts = [
+        "",
+        "  ",
+        " a  b ",
+        "a\u00a0b",
+        "\u3000x\u2003y",
+        "x\ty\nz",
+        "a\x1cb\x1dc",
+        "a\u200bb",
+        "a\u2028b",
+        "😀 b",
+    ]
+    frame = spark.createDataFrame([(t,) for t in texts], "text string")
+    counted = frame.select("text", words_column(F.col("text")).alias("words")).collect()
+    assert {r["text"]: r["words"] for r in counted} == {t: count_words(t) for t in texts}
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -283,3 +309,100 @@ def test_progress_line_follows_the_spark_tasks(spark):
     with progress_on_terminal(quiet):
         spark.range(0, 8, numPartitions=2).mapInArrow(_slow, "id long").collect()
     assert quiet.getvalue() == ""
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's headless Chromium; installed with apt-get when missing (about 95 s with `apt-get update`, measured
+    on the project's machines), else the test is skipped saying why."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip("chromium is not installed and apt-get cannot install it here (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "chromium"]
+    clock = time.monotonic()
+    result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if result.returncode != 0:  # a fresh machine has no package lists yet
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
+        result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if result.returncode != 0 or not shutil.which("chromium"):
+        pytest.skip(f"chromium could not be installed with apt-get: {result.stderr.strip()[-300:]}")
+    print(f"installed chromium in {time.monotonic() - clock:.0f} s", file=sys.stderr)
+    return shutil.which("chromium") or "chromium"
+
+
+class _Dom(HTMLParser):
+    """Counts what a report page holds: sections, charts (and their bars), tables, script elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+        self.charts: list[str] = []
+        self.bars_per_chart: list[int] = []
+        self.tables: list[str] = []
+        self.scripts = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "section":
+            self.sections.append(attributes.get("id") or "")
+        elif tag == "svg":
+            self.charts.append(attributes.get("data-chart") or "")
+            self.bars_per_chart.append(0)
+        elif tag == "rect" and attributes.get("class") == "bar":
+            self.bars_per_chart[-1] += 1
+        elif tag == "table":
+            self.tables.append(attributes.get("data-table") or "")
+        elif tag == "script":
+            self.scripts += 1
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_report_renders_in_headless_chromium(chromium, filter_run, tmp_path):
+    _, out = filter_run
+    url = (out / "report.html").as_uri()
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    dump = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, *profile, "--dump-dom", url], capture_output=True, text=True, timeout=120
+    )
+    assert dump.returncode == 0, dump.stderr[-2000:]
+    dom = _Dom()
+    dom.feed(dump.stdout)
+    expected_sections = ["overview", "funnel", "reasons", "signals", "languages", "details", "examples"]
+    assert dom.sections == [*expected_sections, "quarantine", "timings", "config"]
+    assert dom.charts.count("histogram") == len(NUMERIC)
+    assert {"funnel-docs", "funnel-tokens", "reasons", "languages", "cluster-sizes", "quarantine", "timings"} <= set(
+        dom.charts
+    )
+    assert all(bars > 0 for bars in dom.bars_per_chart)  # every chart drew something
+    assert {"run", "funnel", "reasons", "quantiles", "booleans", "languages", "metrics", "examples"} <= set(dom.tables)
+    assert {"quarantine", "timings", "segments"} <= set(dom.tables)
+    assert dom.scripts == 0 and "<script>alert('raw')</script>" in "".join(dom.text)  # the record stayed text
+    shot = tmp_path / "report.png"
+    screenshot = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, *profile, "--window-size=1280,3000", f"--screenshot={shot}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert screenshot.returncode == 0, screenshot.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 3000)
+    assert len(png) > 50_000  # a blank page of that size compresses to a few kB

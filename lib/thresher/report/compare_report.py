@@ -89,7 +89,7 @@ def _totals(run: RunData) -> str:
 
 def _runs(c: Comparison) -> Section:
     rows = [
-        ["run id", c.a.run_id, c.b.run_id],
+        ["run", c.a.run_id, c.b.run_id],
         ["output", c.a.root, c.b.root],
         ["status", c.a.manifest.get("status"), c.b.manifest.get("status")],
         ["mode", c.a.mode, c.b.mode],

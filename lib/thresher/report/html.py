@@ -79,6 +79,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], kind: str = 
     return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
+def key_values(pairs: Iterable[tuple[str, object]], kind: str) -> str:
+    """A two-column table of named values (the names as row headers); values escaped."""
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc('' if v is None else v)}</td></tr>" for k, v in pairs)
+    return f'<table data-table="{esc(kind)}"><tbody>{rows}</tbody></table>'
+
+
 @dataclass(frozen=True)
 class Raw:
     """HTML built by this package (already escaped) to place in a table cell."""

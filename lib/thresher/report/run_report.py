@@ -16,6 +16,7 @@ from thresher.report.html import (
     Section,
     figure,
     heading,
+    key_values,
     page,
     paragraph,
     percent,
@@ -84,18 +85,13 @@ def _overview(data: RunData) -> Section:
     )
     versions = ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items() if v)
     info = [
-        ("run id", data.run_id),
-        ("status", manifest.get("status")),
-        ("mode", data.mode),
-        ("started", manifest.get("created_at")),
-        ("last update", manifest.get("updated_at")),
+        ("run", f"{data.run_id} · {manifest.get('status')} · mode {data.mode}"),
         ("input", inputs),
-        ("output", data.root),
-        ("tables", manifest.get("table_format")),
-        ("Spark master", manifest.get("spark_master")),
-        ("versions", versions),
+        ("output", f"{data.root} ({manifest.get('table_format')} tables)"),
+        ("time", f"{manifest.get('created_at')} → {manifest.get('updated_at')} on {manifest.get('spark_master')}"),
     ]
-    parts.append(table(["", ""], info, "run"))
+    parts.append(key_values(info, "run"))
+    parts.append(paragraph(versions, "muted small"))
     return Section("overview", "Overview", parts)
 
 

@@ -65,9 +65,9 @@ class Bar:
     note: str = ""
 
 
-def bar_chart(bars: Sequence[Bar], series: Sequence[str], label: str, kind: str = "bars", width: int = 640) -> str:
+def bar_chart(bars: Sequence[Bar], series: Sequence[str], label: str, kind: str = "bars", width: int = 540) -> str:
     """Horizontal bars, one row per `Bar`; several series are drawn side by side within a row."""
-    label_width, value_width, row, gap = 170, 150, 18 * max(1, len(series)), 6
+    label_width, value_width, row, gap = 160, 120, 18 * max(1, len(series)), 6
     plot = width - label_width - value_width
     top = 20 if len(series) > 1 else 4
     height = top + len(bars) * (row + gap) + 4
