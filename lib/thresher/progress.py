@@ -44,13 +44,17 @@ def progress_on_terminal(stream: TextIO | None = None, enabled: bool = True) -> 
 
 
 def progress_line(label: str, done: int, running: int, total: int, seconds: float, width: int) -> str:
-    """One line: label, a bar of the active stages' tasks, counts and elapsed time, cut to `width`."""
+    """One line: what runs, a bar of the active stages' tasks, counts and elapsed time; the label is cut to fit
+    `width`."""
     filled = round(_BAR_CELLS * done / total) if total else 0
     bar = "#" * filled + "." * (_BAR_CELLS - filled)
     minutes, secs = divmod(int(seconds), 60)
-    tasks = f"{done}/{total} tasks" + (f", {running} running" if running else "") if total else "waiting"
-    line = f"[{bar}] {tasks} {minutes}:{secs:02d}  {label}"
-    return line if len(line) < width else line[: max(width - 2, 0)] + "\u2026"
+    tasks = (f"{done}/{total} tasks" + (f", {running} running" if running else "")) if total else "waiting"
+    rest = f"  [{bar}] {tasks} {minutes}:{secs:02d}"
+    room = width - 1 - len(rest)
+    if len(label) > room:
+        label = label[: max(room - 1, 0)] + "\u2026"
+    return (label + rest)[: width - 1]
 
 
 class ProgressBar:
@@ -103,7 +107,7 @@ class ProgressBar:
         context = SparkContext._active_spark_context
         if context is None:
             return None
-        label = current_job_description() or "spark"
+        label = current_job_description() or "thresher: preparing"
         if label != self._label:
             self._label, self._label_since = label, time.monotonic()
         tracker = context.statusTracker()

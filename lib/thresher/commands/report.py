@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     # Imported here so that argument errors are reported before Spark is even imported.
     from thresher.io import fs
+    from thresher.progress import progress_on_terminal
     from thresher.report.compare import compare_runs
     from thresher.report.compare_report import render_comparison, summary_lines
     from thresher.report.run_data import run_manifest
@@ -42,10 +43,12 @@ def _report(args: argparse.Namespace) -> int:
     spark = get_spark(parse_spark_conf(args.spark_conf))
     clock = time.perf_counter()
     if args.other is None:
-        path = write_run_report(spark, args.run, args.output)
+        with progress_on_terminal(enabled=not args.quiet):
+            path = write_run_report(spark, args.run, args.output)
         print(f"report: {path} ({time.perf_counter() - clock:.1f} s)")
         return 0
-    comparison = compare_runs(spark, args.run, args.other)
+    with progress_on_terminal(enabled=not args.quiet):
+        comparison = compare_runs(spark, args.run, args.other)
     path = args.output or fs.join(args.other, "compare.html")
     fs.write_text_atomic(path, render_comparison(comparison))
     print("\n".join(summary_lines(comparison, path)))
