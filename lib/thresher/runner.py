@@ -110,6 +110,9 @@ class Runner:
             manifest["status"] = "failed"
             manifest["error"] = f"{type(error).__name__}: {error}"
             write_manifest(self.layout.manifest, manifest)
+            # The stages that did finish are worth a report; an interrupted user wants the prompt back.
+            if self.config.run.report and isinstance(error, Exception):
+                self._write_report()
             raise
         finally:
             set_job_description(self.spark, None)
@@ -277,11 +280,13 @@ class Runner:
             manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         row = self.stats_rows["ingest"]
         log.info(
-            "%s: %d records -> %d documents, %d quarantined",
+            "%s: %d records -> %d documents, %d quarantined (%.1f s, %.0f records/s)",
             name,
             row["docs_in"],
             row["docs_out"],
             row["docs_excluded"],
+            row["wall_seconds"],
+            row["docs_per_second"] or 0.0,
         )
         write_manifest(self.layout.manifest, manifest)
         return checkpoint

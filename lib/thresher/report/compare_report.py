@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thresher.report.compare import Comparison
-from thresher.report.html import Raw, Section, figure, heading, page, paragraph, percent, preformatted, table
+from thresher.report.html import Raw, Section, document_text, figure, heading, page, paragraph, percent, table
 from thresher.report.run_data import RunData, StageStats
 from thresher.report.svg import Bar, bar_chart
 
@@ -198,7 +198,7 @@ def _moved(c: Comparison) -> Section:
     ]
     for m in moved[:MAX_MOVEMENT_GROUPS]:
         parts.append(heading(f"{m.before.describe()} in A → {m.after.describe()} in B ({m.count:,})"))
-        rows = [[e.doc_id, e.chars, Raw(preformatted(e.snippet, "doc"))] for e in m.examples]
+        rows = [[e.doc_id, e.chars, document_text(e.snippet, e.chars)] for e in m.examples]
         parts.append(table(["doc_id", "chars", "beginning of the text (B's, else A's)"], rows, "moved-examples"))
     return Section("moved", "Documents that moved", parts)
 

@@ -106,6 +106,12 @@ def percent(part: float, whole: float) -> str:
     return f"{part / whole:.1%}" if whole else "-"
 
 
+def document_text(snippet: str, chars: int) -> Raw:
+    """The beginning of a document as text in a table cell, with an ellipsis when there is more."""
+    more = "\u2026" if chars > len(snippet) else ""
+    return Raw(preformatted(snippet + more, "doc"))
+
+
 def figure(svg: str, caption: str) -> str:
     return f'<figure class="plot">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
 

@@ -12,8 +12,8 @@ from pyspark.sql import SparkSession
 from thresher.io import fs
 from thresher.layout import OutputLayout
 from thresher.report.html import (
-    Raw,
     Section,
+    document_text,
     figure,
     heading,
     key_values,
@@ -316,16 +316,11 @@ def _examples(data: RunData) -> Section:
         for reason, count in sorted((s.row["reason_counts"] or {}).items(), key=lambda kv: (-kv[1], kv[0])):
             examples = data.examples.get((s.stage, reason), [])
             parts.append(heading(f"{s.stage} · {reason} ({count:,} {verb})"))
-            rows = [[e.doc_id, e.chars, _doc(e.snippet, e.chars)] for e in examples]
+            rows = [[e.doc_id, e.chars, document_text(e.snippet, e.chars)] for e in examples]
             parts.append(table(["doc_id", "chars", "beginning of the text"], rows, "examples"))
     if not parts:
         parts.append(paragraph(f"No document was {verb}."))
     return Section("examples", f"{verb.capitalize()} documents", parts)
-
-
-def _doc(snippet: str, chars: int) -> Raw:
-    more = "\u2026" if chars > len(snippet) else ""
-    return Raw(preformatted(snippet + more, "doc"))
 
 
 def _quarantine(data: RunData) -> Section:
@@ -341,7 +336,7 @@ def _quarantine(data: RunData) -> Section:
     for reason, count in ordered:
         for e in data.quarantine_examples.get(reason, []):
             where = f"{e.file}:{e.line}" if e.line is not None else e.file
-            rows.append([reason, count, where, e.error or "", _doc(e.raw or "", len(e.raw or ""))])
+            rows.append([reason, count, where, e.error or "", document_text(e.raw or "", len(e.raw or ""))])
     parts.append(table(["reason", "records", "where", "error", "raw record (beginning)"], rows, "quarantine"))
     return Section("quarantine", "Quarantine", parts)
 
