@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from tests.conftest import shared_corpus
 from tests.spark.toy_stages import ExactDuplicates, StopwordLanguage
+from thresher.cli import main
 from thresher.conf import PipelineConfig, StageSpec, load_config
 from thresher.io.delta import DeltaStore
 from thresher.progress import ProgressBar, progress_on_terminal
@@ -406,3 +407,21 @@ def test_report_renders_in_headless_chromium(chromium, filter_run, tmp_path):
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 3000)
     assert len(png) > 50_000  # a blank page of that size compresses to a few kB
+
+
+def test_report_command_writes_a_report_and_a_comparison(filter_run, annotate_run, tmp_path, capsys):
+    (_, a_out), (_, b_out) = filter_run, annotate_run
+    page = tmp_path / "again.html"
+    assert main(["report", str(a_out), "--output", str(page)]) == 0
+    assert f"report: {page}" in capsys.readouterr().out and 'data-chart="histogram"' in page.read_text()
+    assert main(["report", str(a_out), str(b_out)]) == 0
+    printed = capsys.readouterr().out
+    assert "config stages.length.min_words: 50 -> 80" in printed and "config run.mode: filter -> annotate" in printed
+    assert re.search(r"length\s+\d+\.\d%\s+\d+\.\d%\s+-\d+\.\d pp", printed)
+    assert "kept -> length: too_few_words" in printed and f"comparison: {b_out / 'compare.html'}" in printed
+    assert 'data-table="moved-examples"' in (b_out / "compare.html").read_text()
+
+
+def test_report_command_needs_a_run_directory(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "holds no run (no manifest.json)" in capsys.readouterr().err

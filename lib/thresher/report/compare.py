@@ -72,27 +72,38 @@ def compare_runs(
     outcomes_b = _outcomes(tables_b, b)
     if outcomes_a is None or outcomes_b is None:
         return Comparison(a, b, [])
+    # Only ids and outcomes are shuffled; the texts of the few examples are looked up afterwards.
     joined = _side(outcomes_a, "a").join(_side(outcomes_b, "b"), DOC_ID, "full_outer")
-    joined = joined.select(
-        DOC_ID,
-        *_outcome_columns("a"),
-        *_outcome_columns("b"),
-        F.coalesce(F.col("snippet_b"), F.col("snippet_a")).alias("snippet"),
-        F.coalesce(F.col("chars_b"), F.col("chars_a")).alias("chars"),
-    )
-    keys = ["kind_a", "stage_a", "reason_a", "kind_b", "stage_b", "reason_b"]
-    movements = {_key(row): Movement(*_key(row), int(row["count"])) for row in joined.groupBy(*keys).count().collect()}
-    same = (
-        (F.col("kind_a") == F.col("kind_b"))
-        & F.col("stage_a").eqNullSafe(F.col("stage_b"))
-        & F.col("reason_a").eqNullSafe(F.col("reason_b"))
-    )
-    if examples_per_group:
+    joined = joined.select(DOC_ID, *_outcome_columns("a"), *_outcome_columns("b")).persist()
+    try:
+        keys = ["kind_a", "stage_a", "reason_a", "kind_b", "stage_b", "reason_b"]
+        counts = joined.groupBy(*keys).count().collect()
+        movements = {_key(row): Movement(*_key(row), int(row["count"])) for row in counts}
+        same = (
+            (F.col("kind_a") == F.col("kind_b"))
+            & F.col("stage_a").eqNullSafe(F.col("stage_b"))
+            & F.col("reason_a").eqNullSafe(F.col("reason_b"))
+        )
         order = [F.xxhash64(DOC_ID), F.col(DOC_ID)]
-        for row in first_per_group(joined.where(~same), keys, order, examples_per_group):
-            movements[_key(row)].examples.append(Example(row[DOC_ID], row["snippet"], row["chars"]))
+        picked = first_per_group(joined.where(~same), keys, order, examples_per_group) if examples_per_group else []
+    finally:
+        joined.unpersist()
+    texts = _texts(outcomes_b, [r[DOC_ID] for r in picked])
+    missing = [r[DOC_ID] for r in picked if r[DOC_ID] not in texts]
+    texts.update(_texts(outcomes_a, missing))
+    for row in picked:
+        text, chars = texts[row[DOC_ID]]
+        movements[_key(row)].examples.append(Example(row[DOC_ID], text, chars))
     ordered = sorted(movements.values(), key=lambda m: (-m.count, m.before.describe(), m.after.describe()))
     return Comparison(a, b, ordered)
+
+
+def _texts(outcomes: DataFrame, doc_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """The beginning and length of the text of a few documents."""
+    if not doc_ids:
+        return {}
+    rows = outcomes.where(F.col(DOC_ID).isin(doc_ids)).select(DOC_ID, snippet(F.col(TEXT)), F.length(TEXT)).collect()
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def _outcomes(tables: RunTables, run: RunData) -> DataFrame | None:
@@ -119,8 +130,6 @@ def _side(outcomes: DataFrame, side: str) -> DataFrame:
         F.lit(True).alias(f"present_{side}"),
         F.col(STAGE).alias(f"stage_{side}"),
         F.coalesce(F.col(REASON), F.when(F.col(STAGE).isNotNull(), F.lit("unspecified"))).alias(f"reason_{side}"),
-        snippet(F.col(TEXT)).alias(f"snippet_{side}"),
-        F.length(TEXT).alias(f"chars_{side}"),
     )
 
 

@@ -316,6 +316,9 @@ def _examples(data: RunData) -> Section:
         for reason, count in sorted((s.row["reason_counts"] or {}).items(), key=lambda kv: (-kv[1], kv[0])):
             examples = data.examples.get((s.stage, reason), [])
             parts.append(heading(f"{s.stage} · {reason} ({count:,} {verb})"))
+            if not examples:
+                parts.append(paragraph("No example: the run has not written its final tables.", "muted"))
+                continue
             rows = [[e.doc_id, e.chars, document_text(e.snippet, e.chars)] for e in examples]
             parts.append(table(["doc_id", "chars", "beginning of the text"], rows, "examples"))
     if not parts:
@@ -334,7 +337,10 @@ def _quarantine(data: RunData) -> Section:
     parts = [figure(bar_chart(bars, ["records"], "quarantine reasons", "quarantine"), "Quarantined records by reason")]
     rows = []
     for reason, count in ordered:
-        for e in data.quarantine_examples.get(reason, []):
+        examples = data.quarantine_examples.get(reason, [])
+        if not examples:
+            rows.append([reason, count, "", "", ""])
+        for e in examples:
             where = f"{e.file}:{e.line}" if e.line is not None else e.file
             rows.append([reason, count, where, e.error or "", document_text(e.raw or "", len(e.raw or ""))])
     parts.append(table(["reason", "records", "where", "error", "raw record (beginning)"], rows, "quarantine"))
