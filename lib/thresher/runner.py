@@ -247,7 +247,8 @@ class Runner:
             started, clock = now(), time.perf_counter()
             info = {"fingerprint": plan.ingest_fingerprint, "stages": {}}
             fs.delete(path)
-            checkpoint = self._commit(name, ingest(self.spark, planned, self.store), info)
+            with ingest(self.spark, planned, self.store) as records:
+                checkpoint = self._commit(name, records, info)
             timing = StageTiming(started, now(), time.perf_counter() - clock)
             manifest["segments"][name] = {"fingerprint": plan.ingest_fingerprint, "wall_seconds": timing.wall_seconds}
             self.stats_rows.pop("ingest", None)
