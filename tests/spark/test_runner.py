@@ -126,6 +126,8 @@ def test_a_stage_that_loses_or_invents_documents_fails_the_run(spark, tmp_path, 
         run_pipeline(_with_stages(_load(tmp_path, stages={}), stage), spark)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "InvariantError" in manifest["error"]
+    # The report of the failed run says why, with the stages that did finish.
+    assert "The run failed: InvariantError" in (tmp_path / "out" / "report.html").read_text()
 
 
 def test_resume_reuses_checkpoints_and_refuses_changed_settings(spark, tmp_path):
