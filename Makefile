@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := build/demo
-SCREENSHOT := docs/report.png
+SCREENSHOT := bench/screenshots/report.png
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
 	--disable-sync --no-first-run --hide-scrollbars
 export SPARK_LOCAL_IP ?= 127.0.0.1
