@@ -50,7 +50,7 @@ def line_hash(line: str) -> int | None:
     key = line_key(line)
     if not key:
         return None
-    value = xxhash.xxh64_intdigest(key)
+    value = xxhash.xxh64_intdigest(key.encode("utf-8", "surrogatepass"))
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
