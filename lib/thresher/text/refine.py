@@ -33,13 +33,13 @@ def fix_mojibake(text: str) -> str:
     return ftfy.fix_text(text, _FTFY)
 
 
-_DIGIT = re.compile(r"\d")
+_DIGIT = re.compile(r"\d+")
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 
 
 def line_key(line: str) -> str:
-    """The form a line is compared in across documents: case-folded, digits as 0, punctuation and symbols
+    """The form a line is compared in across documents: case-folded, numbers as 0, punctuation and symbols
     removed, spaces collapsed (so "Posted on 12/03/2019" and "posted on 01/01/2020" are the same boilerplate)."""
     key = _NOT_WORD.sub("", _DIGIT.sub("0", line.casefold()))
     return _SPACES.sub(" ", key).strip()
