@@ -255,3 +255,11 @@ def test_the_four_rule_sets_share_one_analysis_per_document(monkeypatch: pytest.
     created.clear()
     run_row_stages([C4Quality(), FineWebQuality()], [{"text": GOOD_LINES + "\nMenu"}], mode="annotate")
     assert len(created) == 2  # fineweb_quality sees the rewritten text: a new analysis
+
+
+def test_c4_counts_sentences_as_the_reference_with_odd_whitespace() -> None:
+    # A run of spaces after a period is a token that starts a sentence for the reference's sentence splitter.
+    stage = C4Quality(C4QualityParams(min_num_sentences=0))
+    assert run(stage, "One sentence.  . Two three four.")["sentences"] == 3
+    assert run(stage, "One sentence. . Two three four.")["sentences"] == 2
+    assert run(stage, "One sentence.\u00a0Two three four.")["sentences"] == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from thresher.text.chars import HAS_ALPHA, NOT_SYMBOL, PUNCTUATION, TERMINAL, token_flags
-from thresher.text.sentences import count_sentences, sentence_tokens, sentences_per_line
+from thresher.text.sentences import count_sentences, sentence_flags, sentences_per_line
 from thresher.text.words import AffixSplitter, TokenTable, base_language, word_splitter
 
 EN = word_splitter("en")
@@ -92,7 +92,7 @@ CASES = [
 @pytest.mark.parametrize(("text", "tokens", "sentences"), CASES)
 def test_english_tokens_and_sentences(text: str, tokens: list[str], sentences: int) -> None:
     assert EN.split(text) == tokens
-    assert count_sentences(EN.split(text)) == sentences
+    assert count_sentences(map(token_flags, EN.split(text))) == sentences
 
 
 def test_whitespace_is_never_part_of_a_token_and_lines_do_not_matter() -> None:
@@ -172,11 +172,13 @@ def test_sentences_per_line_matches_counting_each_line() -> None:
 
     flags = EN.table.flags[np.array(ids, dtype=np.int64)] if ids else np.zeros(0, dtype=np.uint8)
     per_line = sentences_per_line(flags, np.array(counts)).tolist()
-    assert per_line == [count_sentences(EN.split(line)) for line in lines] == [3, 0, 1, 2, 2, 2]
+    assert per_line == [count_sentences(sentence_flags(EN, line)) for line in lines] == [3, 0, 1, 2, 2, 2]
     assert table is EN.table
 
 
 def test_whitespace_runs_start_sentences_as_in_the_reference() -> None:
     # A run of spaces other than one space is a token for the sentence splitter.
-    assert count_sentences(sentence_tokens(EN, "15.  }")) == 2
-    assert count_sentences(sentence_tokens(EN, "15. }")) == 1
+    assert count_sentences(sentence_flags(EN, "15.  }")) == 2
+    assert count_sentences(sentence_flags(EN, "15. }")) == 1
+    assert count_sentences(sentence_flags(EN, "One.\u00a0. Two.")) == 3
+    assert count_sentences([]) == 0

@@ -56,7 +56,7 @@ class DocAnalysis:
 
     def line_sentences(self, splitter: WordSplitter) -> np.ndarray:
         """Sentences of each line, as the sentence splitter counts them (see `sentences_per_line`; lines with
-        whitespace runs that it counts as tokens need `count_sentences` instead)."""
+        whitespace runs that it counts as tokens need `sentence_flags` instead)."""
         found = self._line_sentences.get(splitter.name)
         if found is None:
             words = self.words(splitter)

@@ -245,9 +245,14 @@ class AffixSplitter:
         if len(self.table) > _MAX_TOKENS:
             self.table = TokenTable()
             self._cache.clear()
-        found = list(map(self._cache.get, pieces))
+        cache = self._cache
+        found = list(map(cache.get, pieces))
         if None in found:
-            found = [ids if ids is not None else self._piece_ids(p) for ids, p in zip(found, pieces, strict=True)]
+            # Look again: a piece new to the cache may occur twice in the document.
+            found = [
+                ids if ids is not None else cache.get(p) or self._piece_ids(p)
+                for ids, p in zip(found, pieces, strict=True)
+            ]
         return found  # type: ignore[return-value]
 
     def _piece_ids(self, piece: str) -> tuple[int, ...]:
@@ -264,6 +269,9 @@ class AffixSplitter:
         special = self._special.get(s)
         if special is not None:
             tokens = list(special)
+        elif s.isalpha():
+            # Letters only: no prefix, suffix or infix rule can apply.
+            tokens = [s]
         else:
             tokens = self._affix_split(s, with_special=True)
             if self._splittable and len(tokens) > 1:
@@ -426,18 +434,23 @@ def _suffix_at(s: str, start: int, i: int, end: int) -> bool:
     return _upper_like(before) and _upper_like(before2)
 
 
+# Characters an infix can start with; non-ASCII ones are checked one by one (symbols of category So).
+_INFIX_START = re.compile(r"[.,+\-*^~:<>=/]|[^\x00-\x7f]")
+
+
 def _infixes(s: str) -> list[tuple[int, int]]:
     """(start, end) of the infixes of s, left to right, not overlapping."""
     found: list[tuple[int, int]] = []
     n = len(s)
-    i = 0
-    while i < n:
+    resume = 0
+    for candidate in _INFIX_START.finditer(s):
+        i = candidate.start()
+        if i < resume:
+            continue
         end = _infix_end(s, i, n)
         if end:
             found.append((i, end))
-            i = end
-        else:
-            i += 1
+            resume = end
     return found
 
 

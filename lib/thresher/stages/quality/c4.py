@@ -21,7 +21,7 @@ from thresher.stages.quality._heuristic import NEW_TEXT, HeuristicStage, below
 from thresher.stages.quality._language import PerLanguageParams
 from thresher.stages.registry import register
 from thresher.text.analysis import DocAnalysis
-from thresher.text.sentences import count_sentences, has_space_tokens, sentence_tokens
+from thresher.text.sentences import count_sentences, has_space_tokens, sentence_flags
 from thresher.text.words import WordSplitter
 
 _CITATION = re.compile(r"\[(?:\d*|edit|citation needed)\]")
@@ -118,7 +118,7 @@ class C4Quality(HeuristicStage):
                 counts["policy"] += 1
                 continue
             if edited or has_space_tokens(line):
-                sentences += count_sentences(sentence_tokens(splitter, line))
+                sentences += count_sentences(sentence_flags(splitter, line))
             else:
                 sentences += int(line_sentences[index])
             kept.append(line)
