@@ -137,6 +137,19 @@ class GopherQualityParams(PerLanguageParams):
     stop_words: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP_WORDS))
 
 
+# (signal, comparison, parameter, reason) in the order the reference applies them; the first that fires decides.
+_QUALITY_RULES = (
+    ("non_symbol_words", below, "min_doc_words", "too_few_words"),
+    ("non_symbol_words", above, "max_doc_words", "too_many_words"),
+    ("mean_word_length", below, "min_avg_word_length", "short_mean_word_length"),
+    ("mean_word_length", above, "max_avg_word_length", "long_mean_word_length"),
+    ("hash_word_ratio", above, "max_symbol_word_ratio", "too_many_hashes"),
+    ("ellipsis_word_ratio", above, "max_symbol_word_ratio", "too_many_ellipses"),
+    ("bullet_lines_frac", above, "max_bullet_lines_ratio", "too_many_bullet_lines"),
+    ("ellipsis_lines_frac", above, "max_ellipsis_lines_ratio", "too_many_ellipsis_lines"),
+    ("alpha_words_frac", below, "min_alpha_words_ratio", "too_few_alpha_words"),
+    ("stop_words", below, "min_stop_words", "too_few_stop_words"),
+)
 _BULLETS = ("•", "-")
 
 
@@ -165,17 +178,12 @@ class GopherQuality(HeuristicStage):
         ]
 
     def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
-        p = self.params
-        return {
-            "non_symbol_words": (p.min_doc_words, p.max_doc_words),
-            "mean_word_length": (p.min_avg_word_length, p.max_avg_word_length),
-            "hash_word_ratio": (None, p.max_symbol_word_ratio),
-            "ellipsis_word_ratio": (None, p.max_symbol_word_ratio),
-            "bullet_lines_frac": (None, p.max_bullet_lines_ratio),
-            "ellipsis_lines_frac": (None, p.max_ellipsis_lines_ratio),
-            "alpha_words_frac": (p.min_alpha_words_ratio, None),
-            "stop_words": (p.min_stop_words, None),
-        }
+        bounds: dict[str, tuple[float | None, float | None]] = {}
+        for signal, compare, limit, _ in _QUALITY_RULES:
+            low, high = bounds.get(signal, (None, None))
+            value = getattr(self.params, limit)
+            bounds[signal] = (value, high) if compare is below else (low, value)
+        return bounds
 
     def signals(self, analysis: DocAnalysis, splitter: WordSplitter, params: Any) -> dict[str, Any]:
         p: GopherQualityParams = params
@@ -204,26 +212,7 @@ class GopherQuality(HeuristicStage):
         }
 
     def decide(self, signals: dict[str, Any], params: Any) -> str | None:
-        p: GopherQualityParams = params
-        words = signals["non_symbol_words"]
-        if below(words, p.min_doc_words):
-            return "too_few_words"
-        if above(words, p.max_doc_words):
-            return "too_many_words"
-        if below(signals["mean_word_length"], p.min_avg_word_length):
-            return "short_mean_word_length"
-        if above(signals["mean_word_length"], p.max_avg_word_length):
-            return "long_mean_word_length"
-        if above(signals["hash_word_ratio"], p.max_symbol_word_ratio):
-            return "too_many_hashes"
-        if above(signals["ellipsis_word_ratio"], p.max_symbol_word_ratio):
-            return "too_many_ellipses"
-        if above(signals["bullet_lines_frac"], p.max_bullet_lines_ratio):
-            return "too_many_bullet_lines"
-        if above(signals["ellipsis_lines_frac"], p.max_ellipsis_lines_ratio):
-            return "too_many_ellipsis_lines"
-        if below(signals["alpha_words_frac"], p.min_alpha_words_ratio):
-            return "too_few_alpha_words"
-        if below(signals["stop_words"], p.min_stop_words):
-            return "too_few_stop_words"
+        for signal, compare, limit, reason in _QUALITY_RULES:
+            if compare(signals[signal], getattr(params, limit)):
+                return reason
         return None
