@@ -263,3 +263,23 @@ def test_c4_counts_sentences_as_the_reference_with_odd_whitespace() -> None:
     assert run(stage, "One sentence.  . Two three four.")["sentences"] == 3
     assert run(stage, "One sentence. . Two three four.")["sentences"] == 2
     assert run(stage, "One sentence.\u00a0Two three four.")["sentences"] == 2
+
+
+def test_huge_and_degenerate_documents_go_through_all_rule_sets() -> None:
+    stages = [GopherRepetition(), GopherQuality(), FineWebQuality(), C4Quality()]
+    docs = [
+        {"text": "word " * 200_000},  # one 1 MB line
+        {"text": "\n".join(f"Line {i} of a very long list." for i in range(20_000))},
+        {"text": "\u0000\u200b\ufeff" * 1000},  # invisible characters only
+        {"text": "!!!???...,,," * 5000},
+        {"text": "🙂" * 10_000},
+    ]
+    rows = run_row_stages(stages, docs, mode="annotate")
+    for row in rows:
+        for stage in stages:
+            result = row[stage.id]
+            assert result["keep"] is not None
+            assert not (result["reason"] or "").startswith("stage_error")
+    assert rows[0]["gopher_repetition"]["reason"] == "top_2_gram"
+    assert rows[1]["gopher_quality"]["reason"] == "too_many_words"
+    assert rows[2]["gopher_quality"]["reason"] == "too_few_words"
