@@ -4,13 +4,15 @@ parameters. Runs in the benchmark venv where datatrove is installed (never in th
     /path/to/datatrove-venv/bin/python bench/datatrove_reference.py decisions OUT.jsonl IN.jsonl [IN.jsonl ...]
     /path/to/datatrove-venv/bin/python bench/datatrove_reference.py speed OUT.json IN.jsonl
 
-`decisions` writes one line per document: its corpus (file name), id and each filter's [keep, reason].
+`decisions` writes one line per document: its corpus (file name), id, each filter's [keep, reason], and digests
+of its words and of the sentence counts of its lines.
 `speed` times every filter on every document of IN.jsonl (each filter sees the original text) and writes the
 docs/s. Both use only this file and datatrove, so the two venvs never mix.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -23,6 +25,8 @@ from datatrove.pipeline.filters import (
     GopherQualityFilter,
     GopherRepetitionFilter,
 )
+from datatrove.utils.text import split_into_sentences, split_into_words
+from datatrove.utils.typeshelper import Languages
 
 FILTERS = {
     "gopher_repetition": GopherRepetitionFilter,
@@ -39,6 +43,19 @@ def _decide(rule, text: str, doc_id: str) -> list:
     return [bool(result), None]
 
 
+def digest(items: list) -> str:
+    return hashlib.sha1("\x00".join(map(str, items)).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def analysis(text: str) -> dict:
+    """Digests of the words of the text and of the sentence counts of its stripped non-empty lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return {
+        "words": digest(split_into_words(text, Languages.english)),
+        "sentences": digest([len(split_into_sentences(line, Languages.english)) for line in lines]),
+    }
+
+
 def decisions(out: Path, inputs: list[Path]) -> None:
     rules = {name: cls() for name, cls in FILTERS.items()}
     with out.open("w") as sink:
@@ -48,6 +65,7 @@ def decisions(out: Path, inputs: list[Path]) -> None:
                 row = {"corpus": path.name, "id": str(doc["id"])}
                 for name, rule in rules.items():
                     row[name] = _decide(rule, doc["text"], row["id"])
+                row["analysis"] = analysis(doc["text"])
                 sink.write(json.dumps(row) + "\n")
 
 

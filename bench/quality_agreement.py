@@ -6,12 +6,14 @@ parameters), per rule set and per corpus of ../shared/data.
 Both sides decide on the original text of every document (each rule set independently). The reference runs
 in its own venv (bench/datatrove_reference.py, subprocess); thresher runs its stages in one fused pass
 (`run_row_stages`, annotate mode, c4_quality last since it rewrites text). Prints a table and the
-disagreements grouped by (thresher reason, reference reason); writes bench/results/quality_agreement.json.
+disagreements grouped by (thresher reason, reference reason), and how many documents get exactly the reference's
+word sequence and per-line sentence counts; writes bench/results/quality_agreement.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import tempfile
@@ -25,39 +27,59 @@ from thresher.stages.fused import run_row_stages
 from thresher.stages.quality.c4 import C4Quality
 from thresher.stages.quality.fineweb import FineWebQuality
 from thresher.stages.quality.gopher import GopherQuality, GopherRepetition
+from thresher.text.sentences import count_sentences, sentence_flags
+from thresher.text.words import word_splitter
 
 RULE_SETS = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
 TARGET = 0.97
 BATCH = 1000
 
 
-def thresher_decisions(paths: list[Path]) -> dict[tuple[str, str], dict[str, list[Any]]]:
+def _digest(items: list[Any]) -> str:
+    return hashlib.sha1("\x00".join(map(str, items)).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def thresher_analysis(text: str) -> dict[str, str]:
+    """The same digests as the reference side: words, and sentences of each stripped non-empty line."""
+    splitter = word_splitter("en")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return {
+        "words": _digest(splitter.split(text)),
+        "sentences": _digest([count_sentences(sentence_flags(splitter, line)) for line in lines]),
+    }
+
+
+def thresher_decisions(paths: list[Path]) -> dict[tuple[str, str], dict[str, Any]]:
     stages = [GopherRepetition(), GopherQuality(), FineWebQuality(), C4Quality()]
-    out: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in paths:
         docs = [json.loads(line) for line in path.open()]
         for start in range(0, len(docs), BATCH):
             chunk = [{"doc_id": str(d["id"]), "text": d["text"]} for d in docs[start : start + BATCH]]
-            for row in run_row_stages(stages, chunk, mode="annotate"):
-                out[(path.name, row["doc_id"])] = {s: [row[s]["keep"], row[s]["reason"]] for s in RULE_SETS}
+            for doc, row in zip(chunk, run_row_stages(stages, chunk, mode="annotate"), strict=True):
+                decisions = {s: [row[s]["keep"], row[s]["reason"]] for s in RULE_SETS}
+                out[(path.name, row["doc_id"])] = {**decisions, "analysis": thresher_analysis(doc["text"])}
     return out
 
 
-def reference_decisions(paths: list[Path]) -> dict[tuple[str, str], dict[str, list[Any]]]:
+def reference_decisions(paths: list[Path]) -> dict[tuple[str, str], dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "reference.jsonl"
         command = [str(REFERENCE_PYTHON), str(REFERENCE_SCRIPT), "decisions", str(out), *map(str, paths)]
         subprocess.run(command, check=True)
         rows = [json.loads(line) for line in out.open()]
-    return {(r["corpus"], r["id"]): {s: r[s] for s in RULE_SETS} for r in rows}
+    return {(r["corpus"], r["id"]): {**{s: r[s] for s in RULE_SETS}, "analysis": r["analysis"]} for r in rows}
 
 
 def compare(
-    mine: dict[tuple[str, str], dict[str, list[Any]]], reference: dict[tuple[str, str], dict[str, list[Any]]]
+    mine: dict[tuple[str, str], dict[str, Any]], reference: dict[tuple[str, str], dict[str, Any]]
 ) -> dict[str, Any]:
     table: dict[str, dict[str, Any]] = defaultdict(dict)
     for corpus in sorted({c for c, _ in reference}):
         keys = [k for k in reference if k[0] == corpus]
+        for part, name in (("words", "identical_words"), ("sentences", "identical_line_sentences")):
+            same = sum(mine[k]["analysis"][part] == reference[k]["analysis"][part] for k in keys)
+            table[corpus][name] = {"docs": len(keys), "same": same}
         for rule in RULE_SETS:
             disagreements = Counter()
             examples: dict[str, list[str]] = defaultdict(list)
@@ -93,10 +115,16 @@ def main() -> None:
     mine = thresher_decisions(paths)
     thresher_seconds = time.perf_counter() - clock
     table = compare(mine, reference)
-    worst = min(cell["agreement"] for row in table.values() for cell in row.values())
+    worst = min(row[rule]["agreement"] for row in table.values() for rule in RULE_SETS)
     print(f"{'corpus':34} " + " ".join(f"{r:>18}" for r in RULE_SETS))
     for corpus, row in table.items():
         print(f"{corpus:34} " + " ".join(f"{row[r]['agreement']:>17.2%} " for r in RULE_SETS))
+    for corpus, row in table.items():
+        words, sentences = row["identical_words"], row["identical_line_sentences"]
+        print(
+            f"  {corpus}: identical word sequences {words['same']}/{words['docs']} documents, identical sentence "
+            f"counts of every line {sentences['same']}/{sentences['docs']}"
+        )
     for corpus, row in table.items():
         for rule in RULE_SETS:
             for label, count in list(row[rule]["disagreements"].items())[: args.show]:
