@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := build/demo
+# Folders to lint that exist in this checkout (a fresh clone has no empty folders).
+LINT_PATHS := $(wildcard lib tests bench jobs)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
@@ -24,12 +26,12 @@ demo: venv
 	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
 
 test: venv
-	$(BIN)/ruff check lib tests bench jobs
+	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check lib tests bench jobs
-	$(BIN)/ruff format --check lib tests bench jobs
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 bench: venv
 	$(BIN)/python -m bench.run_all
