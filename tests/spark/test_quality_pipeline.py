@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT_ROOT, shared_corpus
+from tests.conftest import PROJECT_ROOT, shared_corpus
 from thresher.conf import load_config
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.runner import run_pipeline
