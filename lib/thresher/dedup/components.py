@@ -27,13 +27,15 @@ def connected_components(
     """(node, component) for every node of `edges` (columns a, b), component = smallest node of its
     component; and stats: distinct edges, rounds. Nodes without edges are not listed."""
     current = ctx.materialize(_oriented(edges), f"{name}_0")
-    stats = {"edges": float(current.count())}
+    converged, edge_count = _star_forest_check(current)
+    stats = {"edges": float(edge_count)}
     rounds = 0
-    while not _is_star_forest(current):
+    while not converged:
         if rounds == max_rounds:
             raise ThresherError(f"{name}: connected components did not converge in {max_rounds} rounds")
         rounds += 1
         current = ctx.materialize(_small_star(_large_star(current)), f"{name}_{rounds}")
+        converged, _ = _star_forest_check(current)
     leaves = current.select(F.col(_A).alias(NODE), F.col(_B).alias(COMPONENT))
     centres = current.select(F.col(_B).alias(NODE), F.col(_B).alias(COMPONENT)).distinct()
     stats["rounds"] = float(rounds)
@@ -66,11 +68,13 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return neighbours.unionByName(smallest.select(F.col(_A), F.col(_MIN).alias(_B))).distinct()
 
 
-def _is_star_forest(edges: DataFrame) -> bool:
-    """True when every node has at most one smaller neighbour and no node is both a leaf and a centre:
-    each component is then a star around its smallest node (the algorithm's fixed point)."""
+def _star_forest_check(edges: DataFrame) -> tuple[bool, int]:
+    """(whether every node has at most one smaller neighbour and no node is both a leaf and a centre, i.e.
+    each component is a star around its smallest node: the algorithm's fixed point; number of edges)."""
     roles = edges.select(F.col(_A).alias(NODE), F.lit(1).alias("up"), F.lit(0).alias("down")).unionByName(
         edges.select(F.col(_B).alias(NODE), F.lit(0).alias("up"), F.lit(1).alias("down"))
     )
     per_node = roles.groupBy(NODE).agg(F.sum("up").alias("up"), F.max("down").alias("down"))
-    return per_node.where((F.col("up") > 1) | ((F.col("up") == 1) & (F.col("down") == 1))).isEmpty()
+    violation = (F.col("up") > 1) | ((F.col("up") == 1) & (F.col("down") == 1))
+    row = per_node.agg(F.count(F.when(violation, 1)).alias("violations"), F.sum("up").alias("edges")).first()
+    return row["violations"] == 0, int(row["edges"] or 0)
