@@ -104,11 +104,14 @@ def run_config(spark, corpus_path: str, config: Config) -> tuple[dict[str, str],
 
 
 def configs(thresholds: list[float]) -> list[Config]:
+    """FineWeb's 14 x 8 without verification, and per threshold: bands x rows picked for it (balanced for
+    no verification, recall-favouring with verification, as the stage picks them), 14 x 8 verified."""
     out = [Config(0.8, 14, 8, "none")]
     for t in thresholds:
-        bands, rows = pick_bands_rows(t, 112)
-        out += [Config(t, bands, rows, "none"), Config(t, bands, rows, "signature"), Config(t, 14, 8, "signature")]
-    out.append(Config(0.8, *pick_bands_rows(0.8, 112), "exact"))
+        out.append(Config(t, *pick_bands_rows(t, 112), "none"))
+        for verify in ("signature", "exact"):
+            out.append(Config(t, 14, 8, verify))
+            out.append(Config(t, *pick_bands_rows(t, 112, 0.05), verify))
     return list(dict.fromkeys(out))
 
 

@@ -148,14 +148,24 @@ def similar_pairs(sets: list[np.ndarray], min_similarity: float = MIN_SIMILARITY
     return pairs
 
 
+def write_files(table: pa.Table, directory: Path, files: int = 8) -> None:
+    """`table` as `files` Parquet files, so that Spark reads it in parallel as it would a real dataset."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.parquet"):
+        old.unlink()
+    step = -(-table.num_rows // files)
+    for number, start in enumerate(range(0, table.num_rows, step)):
+        pq.write_table(table.slice(start, step), directory / f"part-{number:03d}.parquet")
+
+
 def benchmark_files(rebuild: bool = False) -> tuple[Path, Path]:
-    """(corpus parquet, ground-truth pairs parquet), built once under build/bench/dedup."""
-    corpus, pairs = BUILD / "corpus.parquet", BUILD / "pairs.parquet"
+    """(corpus directory of Parquet files, ground-truth pairs parquet), built once under build/bench/dedup."""
+    corpus, pairs = BUILD / "corpus", BUILD / "pairs.parquet"
     if corpus.exists() and pairs.exists() and not rebuild:
         return corpus, pairs
     BUILD.mkdir(parents=True, exist_ok=True)
     docs = build_corpus()
-    pq.write_table(pa.Table.from_pylist(docs), corpus)
+    write_files(pa.Table.from_pylist(docs), corpus)
     found = similar_pairs(shingle_sets([str(d["text"]) for d in docs]))
     ids = [d["doc_id"] for d in docs]
     pq.write_table(

@@ -24,9 +24,10 @@ _A, _B, _MIN = "a", "b", "m"
 def connected_components(
     edges: DataFrame, ctx: StageContext, name: str, max_rounds: int = 100
 ) -> tuple[DataFrame, dict[str, float]]:
-    """(node, component) for every node of `edges` (columns a, b), component = smallest node of its
-    component; and stats: distinct edges, rounds. Nodes without edges are not listed."""
-    current = ctx.materialize(_oriented(edges), f"{name}_0")
+    """(node, component) for every node of `edges`, component = smallest node of its component; and stats:
+    edges, rounds. `edges` has columns a > b, without repeated rows. Nodes without edges
+    are not listed."""
+    current = ctx.materialize(edges.select(_A, _B), f"{name}_0")
     converged, edge_count = _star_forest_check(current)
     stats = {"edges": float(edge_count)}
     rounds = 0
@@ -42,11 +43,6 @@ def connected_components(
     return leaves.unionByName(centres), stats
 
 
-def _oriented(edges: DataFrame) -> DataFrame:
-    a, b = F.col(_A), F.col(_B)
-    return edges.select(F.greatest(a, b).alias(_A), F.least(a, b).alias(_B)).where(F.col(_A) != F.col(_B)).distinct()
-
-
 def _smallest_neighbour_below(edges: DataFrame) -> DataFrame:
     """(a, m): for every node with a smaller neighbour, the smallest one."""
     return edges.groupBy(_A).agg(F.min(_B).alias(_MIN))
@@ -56,7 +52,8 @@ def _large_star(edges: DataFrame) -> DataFrame:
     """Every node hands its larger neighbours over to the smallest node of its closed neighbourhood."""
     smallest = _smallest_neighbour_below(edges).withColumnRenamed(_A, _B)
     joined = edges.join(smallest, _B, "left")
-    return joined.select(F.col(_A), F.coalesce(F.col(_MIN), F.col(_B)).alias(_B)).distinct()
+    # Repeated edges are harmless to the small-star step that follows, which removes them.
+    return joined.select(F.col(_A), F.coalesce(F.col(_MIN), F.col(_B)).alias(_B))
 
 
 def _small_star(edges: DataFrame) -> DataFrame:

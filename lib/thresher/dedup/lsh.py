@@ -19,7 +19,8 @@ BUCKET = "bucket"
 
 
 def bucket_edges(rows: DataFrame, ctx: StageContext, oversized: int, name: str) -> tuple[DataFrame, dict[str, float]]:
-    """Star edges (a = member, b = smallest member) of the buckets in `rows` (node, bucket), and stats."""
+    """Star edges (a = member > b = smallest member, each once) of the buckets in `rows` (node, bucket), and
+    stats."""
     shared = rows.groupBy(BUCKET).agg(F.count(F.lit(1)).alias("size"), F.min(NODE).alias("root"))
     shared = ctx.materialize(shared.where(F.col("size") > 1), name)
     size = F.col("size")
