@@ -10,6 +10,8 @@ collected to the driver, and the result depends only on the graph, not on partit
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -19,6 +21,7 @@ from thresher.stages.base import StageContext
 NODE = "node"
 COMPONENT = "component"
 _A, _B, _MIN = "a", "b", "m"
+log = logging.getLogger(__name__)
 
 
 def connected_components(
@@ -36,7 +39,8 @@ def connected_components(
             raise ThresherError(f"{name}: connected components did not converge in {max_rounds} rounds")
         rounds += 1
         current = ctx.materialize(_small_star(_large_star(current)), f"{name}_{rounds}")
-        converged, _ = _star_forest_check(current)
+        converged, edge_count = _star_forest_check(current)
+        log.info("%s: round %d, %d edges%s", name, rounds, edge_count, " (converged)" if converged else "")
     leaves = current.select(F.col(_A).alias(NODE), F.col(_B).alias(COMPONENT))
     centres = current.select(F.col(_B).alias(NODE), F.col(_B).alias(COMPONENT)).distinct()
     stats["rounds"] = float(rounds)
