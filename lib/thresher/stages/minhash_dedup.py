@@ -117,7 +117,7 @@ class MinHashDedup(GlobalStage):
             F.count(F.when(F.col("shingles") == 0, 1)).alias("docs_without_shingles"),
             F.count(F.when((F.col("units") > 0) & (F.col("units") < p.ngram), 1)).alias("short_docs"),
         )
-        ctx.metrics.update({**metrics, "components": metrics["clusters"], "bands": bands, "rows": rows})
+        ctx.metrics.update({**metrics, "components": metrics["clusters"], "bands": float(bands), "rows": float(rows)})
         ctx.details.update(details)
         fields = [f.name for f in (*DECISION_FIELDS, *CLUSTER_FIELDS)] + ["shingles"]
         return attach(df, decisions, self.id, fields)
