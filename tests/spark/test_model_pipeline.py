@@ -42,7 +42,8 @@ def test_model_stages_in_a_filter_run(spark, tmp_path):
     good, spam = quality_corpus(70, 40, seed=21)
     toxic, civil = toxicity_corpus(60, 60, seed=22)
     quality_dir = _fasttext(tmp_path / "quality", good[:40], spam[:20])
-    toxicity_dir = _fasttext(tmp_path / "toxicity", toxic[:50], civil[:50])
+    # A toxicity classifier's negatives are ordinary text of every kind, not only civil messages.
+    toxicity_dir = _fasttext(tmp_path / "toxicity", toxic[:50], civil[:50] + good[:20] + spam[:20])
     vectors, _ = encoder(EncoderSpec(), EncoderRuntime()).encode([d["text"] for d in good[:40] + spam[:20]])
     weights, bias = fit_logistic(vectors, np.array([1] * 40 + [0] * 20), 1.0, 1000)
     head_dir = tmp_path / "head"

@@ -116,6 +116,15 @@ def test_chunking_sees_the_whole_document_where_truncation_sees_its_start():
     assert capped[0]["embed"]["chunks"] == 2
 
 
+def test_encoders_sharing_a_model_keep_their_own_windows():
+    short = encoder(EncoderSpec(max_seq_length=16), EncoderRuntime())
+    default = encoder(EncoderSpec(), EncoderRuntime())
+    assert short.model is default.model
+    assert (short.max_seq_length, default.max_seq_length) == (16, 256)
+    long_text = prose(random.Random(5), 40)
+    assert not np.allclose(short.encode([long_text])[0], default.encode([long_text])[0], atol=1e-3)
+
+
 def test_a_window_longer_than_the_model_supports_is_refused():
     with pytest.raises(ValueError, match="exceeds what model"):
         Embed(EmbedParams(max_seq_length=4096)).setup()
