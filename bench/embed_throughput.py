@@ -2,11 +2,12 @@
 
 Like with like: for N cores, plain encode runs in one process with N torch threads; Spark runs `local[N]`,
 i.e. N Python workers with one torch thread each (the stage's default). Both embed the same documents with
-the same model, window and batch size. Steady state: the Spark job is run once to start its Python workers and
-load the model in each, then timed; plain encode is warmed up the same way. The cold Spark time (worker start
-and model load included) is reported too.
+the same model, window and batch size, with tokenizer threads off for both. Steady state: the Spark job runs once
+to start its Python workers and load the model in each (reported as the cold time), then timed runs of plain
+and Spark alternate `--rounds` times so that both see the same load of a shared machine; the best of each is
+compared (the median ratio is reported too).
 
-    python -m bench.embed_throughput                       # CPU, 1 and 2 cores, 600 documents
+    python -m bench.embed_throughput                       # CPU, 1 and 2 cores, 400 documents
     python -m bench.embed_throughput --device cuda         # GPU: fp16, batches sized for the card
     python -m bench.embed_throughput --master spark://host:7077 --spark-conf-file conf/cluster/gpu.conf
 
@@ -21,7 +22,6 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("THRESHER_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -47,66 +47,99 @@ def load_documents(limit: int, corpus: str | None) -> tuple[list[str], str]:
     return texts[:limit], "thresher demo-corpus"
 
 
-def plain_encode(texts: list[str], threads: int, device: str, batch_size: int) -> dict[str, Any]:
-    import torch
-    from sentence_transformers import SentenceTransformer
+class PlainEncoder:
+    """`SentenceTransformer.encode` in this process with `threads` torch threads."""
 
-    from thresher.models.embeddings import DEFAULT_MODEL
-    from thresher.models.encoder import resolve_model
+    def __init__(self, threads: int, device: str, batch_size: int) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
 
-    torch.set_num_threads(threads)
-    model = SentenceTransformer(resolve_model(DEFAULT_MODEL)[0], device=device)
-    if device.startswith("cuda"):
-        model.half()
-    model.encode(texts[:64], batch_size=batch_size, normalize_embeddings=True)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "docs_per_second": len(texts) / seconds, "torch_threads": threads}
+        from thresher.models.embeddings import DEFAULT_MODEL
+        from thresher.models.encoder import resolve_model
+
+        torch.set_num_threads(threads)
+        self.threads = threads
+        self.device = device
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(resolve_model(DEFAULT_MODEL)[0], device=device)
+        if device.startswith("cuda"):
+            self.model.half()
+
+    def seconds(self, texts: list[str]) -> float:
+        import torch
+
+        torch.set_num_threads(self.threads)
+        started = time.perf_counter()
+        self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
 
 
-def spark_encode(
-    texts: list[str], master: str, cores: int, device: str, batch_size: int, conf: dict[str, str]
-) -> dict[str, Any]:
-    from thresher.spark import get_spark
-    from thresher.stages.fused import FusedPass
-    from thresher.stages.models.embed import Embed, EmbedParams
+class SparkEncoder:
+    """The `embed` stage in a `mapInArrow` pass over the documents, written to Spark's no-op sink."""
 
-    settings = {"spark.master": master, "spark.driver.memory": "3g", "spark.ui.enabled": "false", **conf}
-    settings["spark.sql.execution.arrow.maxRecordsPerBatch"] = "1000"
-    spark = get_spark(settings, app_name="bench-embed")
-    try:
-        frame = spark.createDataFrame([(f"d{i}", t) for i, t in enumerate(texts)], "doc_id string, text string")
+    def __init__(self, texts: list[str], master: str, cores: int, device: str, batch_size: int, conf: dict[str, str]):
+        from thresher.spark import get_spark
+        from thresher.stages.fused import FusedPass
+        from thresher.stages.models.embed import Embed, EmbedParams
+
+        settings = {"spark.master": master, "spark.driver.memory": "3g", "spark.ui.enabled": "false", **conf}
+        settings["spark.sql.execution.arrow.maxRecordsPerBatch"] = "1000"
+        self.spark = get_spark(settings, app_name="bench-embed")
+        frame = self.spark.createDataFrame([(f"d{i}", t) for i, t in enumerate(texts)], "doc_id string, text string")
         frame = frame.repartition(cores).cache()
         frame.count()
-        stage = Embed(
-            EmbedParams(
-                device="auto" if device == "cpu" or not master.startswith("local") else "cuda", batch_size=batch_size
-            )
-        )
-        fused = FusedPass([stage], "annotate")
-        embedded = frame.mapInArrow(fused, fused.output_schema(frame.schema))
-        timings = []
-        for _ in range(2):  # the first run starts the Python workers and loads the model in each
-            started = time.perf_counter()
-            embedded.write.format("noop").mode("overwrite").save()
-            timings.append(time.perf_counter() - started)
-        return {
-            "master": master,
-            "partitions": cores,
-            "python_workers": cores,
-            "torch_threads_per_worker": stage.params.torch_threads,
-            "cold_seconds": timings[0],
-            "seconds": timings[1],
-            "docs_per_second": len(texts) / timings[1],
-            "cold_docs_per_second": len(texts) / timings[0],
-        }
+        self.stage = Embed(EmbedParams(device=stage_device(device, master), batch_size=batch_size))
+        fused = FusedPass([self.stage], "annotate")
+        self.embedded = frame.mapInArrow(fused, fused.output_schema(frame.schema))
+
+    def seconds(self) -> float:
+        started = time.perf_counter()
+        self.embedded.write.format("noop").mode("overwrite").save()
+        return time.perf_counter() - started
+
+    def stop(self) -> None:
+        self.spark.stop()
+
+
+def compare(
+    texts: list[str], cores: int, master: str, device: str, batch_size: int, conf: dict[str, str], rounds: int
+):
+    """Alternates timed plain and Spark runs so that both see the same machine load; keeps the best of each."""
+    plain = PlainEncoder(cores, device, batch_size)
+    plain.seconds(texts[:64])
+    spark = SparkEncoder(texts, master, cores, device, batch_size, conf)
+    try:
+        cold = spark.seconds()  # starts the Python workers and loads the model in each
+        plain_times, spark_times = [], []
+        for _ in range(rounds):
+            plain_times.append(plain.seconds(texts))
+            spark_times.append(spark.seconds())
     finally:
         spark.stop()
+    n = len(texts)
+    best_plain, best_spark = min(plain_times), min(spark_times)
+    return {
+        "cores": cores,
+        "plain": {
+            "process": 1,
+            "torch_threads": cores,
+            "seconds": plain_times,
+            "docs_per_second": n / best_plain,
+        },
+        "spark": {
+            "master": master,
+            "python_workers": cores,
+            "torch_threads_per_worker": spark.stage.params.torch_threads,
+            "seconds": spark_times,
+            "cold_seconds": cold,
+            "docs_per_second": n / best_spark,
+            "cold_docs_per_second": n / cold,
+        },
+        "ratio": best_plain / best_spark,
+        "ratio_median": float(sorted(plain_times)[rounds // 2] / sorted(spark_times)[rounds // 2]),
+    }
 
 
 def stage_device(device: str, master: str) -> str:
@@ -129,34 +162,32 @@ def read_properties(path: str) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=600)
+    parser.add_argument("--docs", type=int, default=400)
     parser.add_argument("--corpus", help="JSONL with a text field (default: olmo_c4_1000 from ../shared/data)")
     parser.add_argument("--cores", default="1,2", help="comma-separated core counts to compare at")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 32 on CPU, 256 on GPU")
     parser.add_argument("--master", default="local", help="local (local[N] per core count) or a cluster URL")
     parser.add_argument("--spark-conf-file", help="Spark properties file (e.g. conf/cluster/gpu.conf)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timed runs of each (best is kept)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Tokenizer threads would give plain encode more cores than it is compared at (the Spark workers set it too).
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     texts, source = load_documents(args.docs, args.corpus)
     batch_size = args.batch_size or (256 if args.device == "cuda" else 32)
     conf = read_properties(args.spark_conf_file) if args.spark_conf_file else {}
     runs = []
     for cores in [int(c) for c in args.cores.split(",")]:
         master = f"local[{cores}]" if args.master == "local" else args.master
-        plain = plain_encode(texts, cores, args.device, batch_size)
-        spark = spark_encode(texts, master, cores, args.device, batch_size, conf)
-        run = {
-            "cores": cores,
-            "plain": plain,
-            "spark": spark,
-            "ratio": spark["docs_per_second"] / plain["docs_per_second"],
-        }
+        run = compare(texts, cores, master, args.device, batch_size, conf, args.rounds)
         runs.append(run)
+        plain, spark = run["plain"], run["spark"]
         print(
             f"{cores} core(s), {args.device}: plain encode {plain['docs_per_second']:.1f} docs/s "
-            f"({cores} torch threads, 1 process); Spark {master} {spark['docs_per_second']:.1f} docs/s "
-            f"({cores} workers x 1 thread; cold {spark['cold_docs_per_second']:.1f}); ratio {run['ratio']:.2f}",
+            f"(1 process, {cores} torch threads); Spark {master} {spark['docs_per_second']:.1f} docs/s "
+            f"({cores} Python workers x 1 torch thread; cold {spark['cold_docs_per_second']:.1f}); "
+            f"ratio {run['ratio']:.2f} (median {run['ratio_median']:.2f})",
             flush=True,
         )
     result = {

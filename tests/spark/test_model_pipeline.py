@@ -11,43 +11,22 @@ pytest.importorskip("fasttext", reason="needs the `models` extra")
 
 from pyspark.sql.types import ArrayType, FloatType, IntegerType, StringType
 
-from model_text import quality_corpus, toxicity_corpus, write_jsonl
+from model_fixtures import embedding_head_dir, fasttext_classifier_dir, quality_corpus, toxicity_corpus, write_jsonl
 from thresher.conf import load_config
 from thresher.io.delta import DeltaStore, resolve_format
-from thresher.models.classifier import write_classifier
 from thresher.models.embeddings import DEFAULT_MODEL, EMBED, embed_vectors
-from thresher.models.encoder import EncoderRuntime, EncoderSpec, encoder
-from thresher.models.train import (
-    FastTextOptions,
-    HeadOptions,
-    fit_fasttext,
-    fit_logistic,
-    head_info,
-    save_fasttext,
-)
 from thresher.runner import run_pipeline
 
 pytestmark = pytest.mark.spark
-SMALL_FASTTEXT = FastTextOptions(epoch=10, bucket=20_000, dim=20)
-
-
-def _fasttext(path, positive, negative) -> str:
-    labels = np.array([1] * len(positive) + [0] * len(negative))
-    model = fit_fasttext([d["text"] for d in positive + negative], labels, SMALL_FASTTEXT, 1)
-    write_classifier(str(path), save_fasttext(model, SMALL_FASTTEXT, str(path)))
-    return str(path)
 
 
 def test_model_stages_in_a_filter_run(spark, tmp_path):
     good, spam = quality_corpus(70, 40, seed=21)
     toxic, civil = toxicity_corpus(60, 60, seed=22)
-    quality_dir = _fasttext(tmp_path / "quality", good[:40], spam[:20])
+    quality_dir = fasttext_classifier_dir(tmp_path / "quality", good[:40], spam[:20])
     # A toxicity classifier's negatives are ordinary text of every kind, not only civil messages.
-    toxicity_dir = _fasttext(tmp_path / "toxicity", toxic[:50], civil[:50] + good[:20] + spam[:20])
-    vectors, _ = encoder(EncoderSpec(), EncoderRuntime()).encode([d["text"] for d in good[:40] + spam[:20]])
-    weights, bias = fit_logistic(vectors, np.array([1] * 40 + [0] * 20), 1.0, 1000)
-    head_dir = tmp_path / "head"
-    write_classifier(str(head_dir), head_info(weights, bias, EncoderSpec(), HeadOptions()))
+    toxicity_dir = fasttext_classifier_dir(tmp_path / "toxicity", toxic[:50], civil[:50] + good[:20] + spam[:20])
+    head_dir = embedding_head_dir(tmp_path / "head", good[:40], spam[:20])
 
     corpus = good[40:] + spam[20:] + toxic[50:]
     write_jsonl(tmp_path / "in.jsonl", corpus)
@@ -59,7 +38,7 @@ def test_model_stages_in_a_filter_run(spark, tmp_path):
                 "toxicity": {"model": toxicity_dir},
                 "quality_fasttext": {"model": quality_dir},
                 "embed": {},
-                "quality_embedding": {"model": str(head_dir)},
+                "quality_embedding": {"model": head_dir},
             },
         }
     )

@@ -14,7 +14,7 @@ pytest.importorskip("sentence_transformers", reason="needs the `models` extra")
 pytest.importorskip("fasttext", reason="needs the `models` extra")
 
 from conftest import shared_corpus
-from model_text import quality_corpus, write_jsonl
+from model_fixtures import SMALL_FASTTEXT, quality_corpus, write_jsonl
 from thresher.errors import InputError
 from thresher.models.classifier import load_fasttext, load_head, read_info
 from thresher.models.dataset import (
@@ -24,10 +24,9 @@ from thresher.models.dataset import (
     labelled_documents,
     sample_documents,
 )
-from thresher.models.train import FastTextOptions, TrainRequest, train_classifier
+from thresher.models.train import TrainRequest, train_classifier
 
 pytestmark = pytest.mark.spark
-SMALL_FASTTEXT = FastTextOptions(epoch=10, bucket=20_000, dim=20)
 
 
 @pytest.fixture(scope="module")

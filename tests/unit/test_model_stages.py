@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,20 +13,11 @@ import pytest
 pytest.importorskip("sentence_transformers", reason="needs the `models` extra")
 pytest.importorskip("fasttext", reason="needs the `models` extra")
 
-from model_text import prose, quality_corpus, toxicity_corpus
+from model_fixtures import embedding_head_dir, fasttext_classifier_dir, prose, quality_corpus, toxicity_corpus
 from thresher.conf import load_config
 from thresher.errors import ConfigError
-from thresher.models.classifier import write_classifier
 from thresher.models.embeddings import DEFAULT_MODEL
 from thresher.models.encoder import EncoderRuntime, EncoderSpec, encoder, resolve_model
-from thresher.models.train import (
-    FastTextOptions,
-    HeadOptions,
-    fit_fasttext,
-    fit_logistic,
-    head_info,
-    save_fasttext,
-)
 from thresher.stages.fused import run_row_stages
 from thresher.stages.models.embed import Embed, EmbedParams
 from thresher.stages.models.quality import (
@@ -40,7 +30,6 @@ from thresher.stages.models.toxicity import Toxicity, ToxicityParams, WordList, 
 
 GOOD, BAD = quality_corpus(60, 60)
 TEST_GOOD, TEST_BAD = GOOD[-10:], BAD[-10:]
-SMALL_FASTTEXT = FastTextOptions(epoch=10, bucket=20_000, dim=20)
 
 
 def _plain(texts: list[str]) -> np.ndarray:
@@ -50,32 +39,18 @@ def _plain(texts: list[str]) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def head_dir(tmp_path_factory) -> str:
-    train = GOOD[:-10] + BAD[:-10]
-    labels = np.array([1] * 50 + [0] * 50)
-    weights, bias = fit_logistic(_plain([d["text"] for d in train]), labels, 1.0, 1000)
-    path = tmp_path_factory.mktemp("head")
-    write_classifier(str(path), head_info(weights, bias, EncoderSpec(), HeadOptions()))
-    return str(path)
-
-
-def _fasttext_dir(path: Path, positive: list[dict], negative: list[dict]) -> str:
-    texts = [d["text"] for d in positive + negative]
-    labels = np.array([1] * len(positive) + [0] * len(negative))
-    write_classifier(
-        str(path), save_fasttext(fit_fasttext(texts, labels, SMALL_FASTTEXT, 1), SMALL_FASTTEXT, str(path))
-    )
-    return str(path)
+    return embedding_head_dir(tmp_path_factory.mktemp("head"), GOOD[:-10], BAD[:-10])
 
 
 @pytest.fixture(scope="module")
 def quality_fasttext_dir(tmp_path_factory) -> str:
-    return _fasttext_dir(tmp_path_factory.mktemp("ft_quality"), GOOD[:-10], BAD[:-10])
+    return fasttext_classifier_dir(tmp_path_factory.mktemp("ft_quality"), GOOD[:-10], BAD[:-10])
 
 
 @pytest.fixture(scope="module")
 def toxicity_dir(tmp_path_factory) -> str:
     toxic, civil = toxicity_corpus(80, 80)
-    return _fasttext_dir(tmp_path_factory.mktemp("ft_toxicity"), toxic, civil)
+    return fasttext_classifier_dir(tmp_path_factory.mktemp("ft_toxicity"), toxic, civil)
 
 
 # -- embed ---------------------------------------------------------------------------------------------------
@@ -192,9 +167,9 @@ def test_model_stages_fail_at_config_time_without_a_trained_classifier(tmp_path,
 
 
 def test_retraining_a_classifier_in_place_changes_the_stage_fingerprint(tmp_path):
-    path = _fasttext_dir(tmp_path / "ft", GOOD[:20], BAD[:20])
+    path = fasttext_classifier_dir(tmp_path / "ft", GOOD[:20], BAD[:20])
     before = QualityFastText(QualityFastTextParams(model=path)).fingerprint()
-    _fasttext_dir(tmp_path / "ft", GOOD[20:40], BAD[20:40])
+    fasttext_classifier_dir(tmp_path / "ft", GOOD[20:40], BAD[20:40])
     assert QualityFastText(QualityFastTextParams(model=path)).fingerprint() != before
 
 

@@ -168,6 +168,9 @@ def cross_validate(sample: Sample, folds: int, fit_predict: FitPredict) -> dict[
     length baseline's ROC AUC per fold."""
     from sklearn.metrics import roc_auc_score
 
+    smallest = min(int((sample.labels == 1).sum()), int((sample.labels == 0).sum()))
+    if smallest < folds:
+        raise ThresherError(f"--cv {folds}: the smaller class has only {smallest} documents, fewer than the folds")
     fold_of = sample.ranks % folds
     lengths = length_feature(sample.words)
     aucs, baseline = [], []

@@ -1,11 +1,20 @@
-"""Generated documents for the classifier tests: well-formed prose vs. keyword spam, and abusive vs. civil
-messages. Written for these tests (no corpus text); deterministic for a seed."""
+"""Generated documents for the classifier tests (well-formed prose vs. keyword spam, abusive vs. civil
+messages; written for these tests, deterministic for a seed) and tiny classifiers trained on them."""
 
 from __future__ import annotations
 
 import json
 import random
 from pathlib import Path
+
+import numpy as np
+
+from thresher.models.classifier import write_classifier
+from thresher.models.encoder import EncoderRuntime, EncoderSpec, encoder
+from thresher.models.train import FastTextOptions, HeadOptions, fit_fasttext, fit_logistic, head_info, save_fasttext
+
+# Small enough to train in well under a second.
+SMALL_FASTTEXT = FastTextOptions(epoch=10, bucket=20_000, dim=20)
 
 _SUBJECTS = ["The committee", "A small team", "The researchers", "Our library", "The city council", "Each student"]
 _VERBS = ["reviewed", "described", "measured", "explained", "compared", "documented", "studied"]
@@ -70,3 +79,22 @@ def write_jsonl(path: Path, docs: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
     return path
+
+
+def _labels(positive: list[dict], negative: list[dict]) -> np.ndarray:
+    return np.array([1] * len(positive) + [0] * len(negative))
+
+
+def fasttext_classifier_dir(path: Path, positive: list[dict], negative: list[dict]) -> str:
+    """A fastText classifier directory trained on the documents (positive class first)."""
+    model = fit_fasttext([d["text"] for d in positive + negative], _labels(positive, negative), SMALL_FASTTEXT, 1)
+    write_classifier(str(path), save_fasttext(model, SMALL_FASTTEXT, str(path)))
+    return str(path)
+
+
+def embedding_head_dir(path: Path, positive: list[dict], negative: list[dict]) -> str:
+    """An embedding-head classifier directory on all-MiniLM-L6-v2 vectors of the documents."""
+    vectors, _ = encoder(EncoderSpec(), EncoderRuntime()).encode([d["text"] for d in positive + negative])
+    weights, bias = fit_logistic(vectors, _labels(positive, negative), 1.0, 1000)
+    write_classifier(str(path), head_info(weights, bias, EncoderSpec(), HeadOptions()))
+    return str(path)
