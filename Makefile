@@ -7,10 +7,13 @@ STAMP := $(VENV)/.installed
 # The `models` extra (torch, sentence-transformers, fastText): the tests need it, the demo does not.
 MODELS_STAMP := $(VENV)/.installed-models
 DEMO_DIR := build/demo
+SCREENSHOT := bench/screenshots/report.png
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+	--disable-sync --no-first-run --hide-scrollbars
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv models-venv demo test lint bench dist clean
+.PHONY: venv models-venv demo test lint bench dist clean report-screenshot
 
 venv: $(STAMP)
 
@@ -29,6 +32,16 @@ demo: venv
 	rm -rf $(DEMO_DIR)
 	$(BIN)/thresher demo-corpus $(DEMO_DIR)/corpus.jsonl --docs 3000
 	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
+
+# The README's picture of a report: the demo run's report.html in headless Chromium (Debian's package).
+report-screenshot: venv
+	test -f $(DEMO_DIR)/run/report.html || $(MAKE) demo
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	mkdir -p $(dir $(SCREENSHOT))
+	profile=$$(mktemp -d) && chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --window-size=1200,1900 \
+		--screenshot=$(abspath $(SCREENSHOT)) file://$(abspath $(DEMO_DIR)/run/report.html) 2>/dev/null; \
+		status=$$?; rm -rf $$profile; exit $$status
+	@ls -l $(SCREENSHOT)
 
 test: models-venv
 	$(BIN)/ruff check lib tests bench jobs

@@ -55,6 +55,10 @@ class Plan:
     def stage_ids(self) -> list[str]:
         return [s.id for seg in self.segments for s in seg.stages]
 
+    def stages_before(self, segment: Segment) -> list[Stage]:
+        """The stages of the segments that run before `segment` (their columns reach it)."""
+        return [s for earlier in self.segments[: segment.index - 1] for s in earlier.stages]
+
 
 def _chain(previous: str, payload: object) -> str:
     text = json.dumps({"previous": previous, "payload": payload}, sort_keys=True)

@@ -35,7 +35,7 @@ from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
 from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE, STATS_SCHEMA
 from thresher.spark import get_spark, set_job_description
-from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats
 
@@ -84,10 +84,13 @@ class Runner:
     def run(self) -> RunResult:
         planned = plan_inputs(self.spark, self.config.inputs)
         plan = make_plan(self.config, fingerprint(planned))
-        manifest = self._open_manifest(plan, planned)
+        # A refused resume must leave the existing run's manifest and tables untouched.
+        existing = read_manifest(self.layout.manifest)
+        self._check_run_id(existing)
+        reused = self._reusable_segments(plan)
+        manifest = self._open_manifest(existing, plan, planned)
         run_id = manifest["run_id"]
         try:
-            reused = self._reusable_segments(plan)
             self.stats_rows = self._existing_stats(run_id)
             ingested = self._run_ingest(plan, planned, manifest, reused)
             previous: DataFrame | None = None
@@ -99,7 +102,9 @@ class Runner:
                     segment_input = documents(ingested)
                 else:
                     segment_input = self._passed_on(previous, previous_segment)
-                previous = self._run_segment(segment, segment_input, stage_index, passed, manifest, reused)
+                previous = self._run_segment(
+                    segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
+                )
                 previous_segment = segment
                 stage_index += len(segment.stages)
                 passed = int(self.stats_rows[segment.last.id]["docs_out"])
@@ -108,11 +113,31 @@ class Runner:
             manifest["status"] = "failed"
             manifest["error"] = f"{type(error).__name__}: {error}"
             write_manifest(self.layout.manifest, manifest)
+            # The stages that did finish are worth a report; an interrupted user wants the prompt back.
+            if self.config.run.report and isinstance(error, Exception):
+                self._write_report()
             raise
         finally:
             set_job_description(self.spark, None)
         ordered = sorted(self.stats_rows.values(), key=lambda r: r["stage_index"])
+        if self.config.run.report:
+            self._write_report()
         return RunResult(run_id, self.layout.root, totals, ordered, sorted(reused))
+
+    def _write_report(self) -> None:
+        """report.html is derived from the committed tables: failing to write it does not fail the run, which
+        `thresher report OUTPUT_DIR` can report on later."""
+        from thresher.report.run_report import write_run_report
+
+        clock = time.perf_counter()
+        try:
+            path = write_run_report(self.spark, self.layout.root)
+        except Exception:
+            log.exception("report.html not written; run `thresher report %s` to retry", self.layout.root)
+            return
+        finally:
+            set_job_description(self.spark, None)
+        log.info("report: %s (%.1f s)", path, time.perf_counter() - clock)
 
     def _passed_on(self, checkpoint: DataFrame, segment: Segment | None) -> DataFrame:
         """The rows of a checkpoint that go on to the next segment."""
@@ -122,22 +147,27 @@ class Runner:
 
     # -- manifest and resume ---------------------------------------------------------------------------------
 
-    def _open_manifest(self, plan: Plan, planned: list[PlannedInput]) -> dict[str, Any]:
-        existing = read_manifest(self.layout.manifest)
+    def _check_run_id(self, existing: dict[str, Any] | None) -> None:
         requested = self.config.run.run_id
+        if existing is not None and requested and requested != existing["run_id"]:
+            raise ResumeError(
+                f"{self.layout.root} holds run {existing['run_id']!r}, not {requested!r}; "
+                "use another --output directory (or remove this one) for a new run"
+            )
+
+    def _open_manifest(
+        self, existing: dict[str, Any] | None, plan: Plan, planned: list[PlannedInput]
+    ) -> dict[str, Any]:
         if existing is not None:
-            if requested and requested != existing["run_id"]:
-                raise ResumeError(
-                    f"{self.layout.root} holds run {existing['run_id']!r}, not {requested!r}; "
-                    "use another --output directory (or remove this one) for a new run"
-                )
             log.info("resuming run %s in %s", existing["run_id"], self.layout.root)
             existing["status"] = "running"
             existing.pop("error", None)
             existing["config"] = self.config.resolved
             write_manifest(self.layout.manifest, existing)
             return existing
-        run_id = requested or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{plan.ingest_fingerprint[:6]}"
+        run_id = (
+            self.config.run.run_id or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{plan.ingest_fingerprint[:6]}"
+        )
         files = [f for item in planned for f in item.files]
         inputs = [
             {
@@ -247,20 +277,25 @@ class Runner:
             started, clock = now(), time.perf_counter()
             info = {"fingerprint": plan.ingest_fingerprint, "stages": {}}
             fs.delete(path)
-            checkpoint = self._commit(name, ingest(self.spark, planned, self.store), info)
+            with ingest(self.spark, planned, self.store) as records:
+                checkpoint = self._commit(name, records, info)
             timing = StageTiming(started, now(), time.perf_counter() - clock)
             manifest["segments"][name] = {"fingerprint": plan.ingest_fingerprint, "wall_seconds": timing.wall_seconds}
             self.stats_rows.pop("ingest", None)
         if "ingest" not in self.stats_rows:
             timing = self._timing_from_manifest(manifest, name)
+            clock = time.perf_counter()
             self._append_stats([ingest_stats(checkpoint, manifest["run_id"], self.mode, timing)])
+            manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         row = self.stats_rows["ingest"]
         log.info(
-            "%s: %d records -> %d documents, %d quarantined",
+            "%s: %d records -> %d documents, %d quarantined (%.1f s, %.0f records/s)",
             name,
             row["docs_in"],
             row["docs_out"],
             row["docs_excluded"],
+            row["wall_seconds"],
+            row["docs_per_second"] or 0.0,
         )
         write_manifest(self.layout.manifest, manifest)
         return checkpoint
@@ -273,6 +308,7 @@ class Runner:
         expected_in: int,
         manifest: dict[str, Any],
         reused: set[str],
+        earlier_stages: list[Stage],
     ) -> DataFrame:
         name = segment.name
         run_id = manifest["run_id"]
@@ -281,7 +317,7 @@ class Runner:
             checkpoint = self.store.read(self.layout.checkpoint(name))
             timings = {s.id: self._timing_from_manifest(manifest, name) for s in segment.stages}
         else:
-            log.info("%s: started with %d documents", name, expected_in)
+            log.info("%s: started with %d documents (%s)", name, expected_in, _describe_pass(segment))
             set_job_description(self.spark, f"thresher {name} ({run_id})")
             started, clock = now(), time.perf_counter()
             fs.delete(self.layout.checkpoint(name))
@@ -302,8 +338,12 @@ class Runner:
         missing = [s for s in segment.stages if s.id not in self.stats_rows]
         if missing:
             set_job_description(self.spark, f"thresher stats {name} ({run_id})")
-            rows = segment_stats(checkpoint, segment, first_index, run_id, self.mode, expected_in, timings)
+            clock = time.perf_counter()
+            rows = segment_stats(
+                checkpoint, segment, first_index, run_id, self.mode, expected_in, timings, earlier_stages
+            )
             self._append_stats([r for r in rows if r["stage"] in {s.id for s in missing}])
+            manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         for stage in segment.stages:
             row = self.stats_rows[stage.id]
             log.info(
@@ -399,6 +439,14 @@ class Runner:
             union = union.unionByName(frame, allowMissingColumns=True)
         stage_columns = [c for c in union.columns if c not in (*CANONICAL_COLUMNS, STAGE, REASON)]
         return union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
+
+
+def _describe_pass(segment: Segment) -> str:
+    if not segment.is_row_pass:
+        return f"global stage {segment.last.id}"
+    if len(segment.stages) == 1:
+        return f"row stage {segment.last.id}"
+    return f"row stages {', '.join(s.id for s in segment.stages)} fused in one pass"
 
 
 def _check_global_output(stage: GlobalStage, frame: DataFrame, output: DataFrame) -> None:

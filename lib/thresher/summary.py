@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from thresher.io import fs
 from thresher.layout import OutputLayout
 from thresher.runner import RunResult
 
@@ -36,3 +37,5 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     for name in ("kept", "excluded", "quarantine", "stats"):
         print(f"  {name:<11}{getattr(layout, name)}", file=out)
     print(f"  {'manifest':<11}{layout.manifest}", file=out)
+    if fs.exists(layout.report):
+        print(f"  {'report':<11}{layout.report}", file=out)

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("sentence_transformers", reason="needs the `models` extra")
 
-from model_fixtures import quality_corpus
+from tests.model_fixtures import quality_corpus
 from thresher.models import encoder as encoder_module
 from thresher.models.embeddings import EMBED, embed_vectors
 from thresher.stages.fused import FusedPass, run_row_stages

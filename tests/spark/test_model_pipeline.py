@@ -11,7 +11,13 @@ pytest.importorskip("fasttext", reason="needs the `models` extra")
 
 from pyspark.sql.types import ArrayType, FloatType, IntegerType, StringType
 
-from model_fixtures import embedding_head_dir, fasttext_classifier_dir, quality_corpus, toxicity_corpus, write_jsonl
+from tests.model_fixtures import (
+    embedding_head_dir,
+    fasttext_classifier_dir,
+    quality_corpus,
+    toxicity_corpus,
+    write_jsonl,
+)
 from thresher.conf import load_config
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.models.embeddings import DEFAULT_MODEL, EMBED, embed_vectors

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("sentence_transformers", reason="needs the `models` extra")
 pytest.importorskip("fasttext", reason="needs the `models` extra")
 
-from conftest import shared_corpus
-from model_fixtures import SMALL_FASTTEXT, quality_corpus, write_jsonl
+from tests.conftest import shared_corpus
+from tests.model_fixtures import SMALL_FASTTEXT, quality_corpus, write_jsonl
 from thresher.errors import InputError
 from thresher.models.classifier import load_fasttext, load_head, read_info
 from thresher.models.dataset import (

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("sentence_transformers", reason="needs the `models` extra")
 pytest.importorskip("fasttext", reason="needs the `models` extra")
 
-from model_fixtures import embedding_head_dir, fasttext_classifier_dir, prose, quality_corpus, toxicity_corpus
+from tests.model_fixtures import embedding_head_dir, fasttext_classifier_dir, prose, quality_corpus, toxicity_corpus
 from thresher.conf import load_config
 from thresher.errors import ConfigError
 from thresher.models.embeddings import DEFAULT_MODEL

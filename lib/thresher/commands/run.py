@@ -55,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         only_stages=[s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None,
         spark_conf=args.spark_conf,
     )
-    return _execute(config)
+    return _execute(config, progress=not args.quiet)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -64,13 +64,15 @@ def _resume(args: argparse.Namespace) -> int:
     if manifest is None:
         raise ResumeError(f"{args.output} holds no run (no manifest.json); start one with `thresher run`")
     config = load_config(data=manifest["config"], spark_conf=args.spark_conf, output=args.output)
-    return _execute(config)
+    return _execute(config, progress=not args.quiet)
 
 
-def _execute(config: PipelineConfig) -> int:
+def _execute(config: PipelineConfig, progress: bool) -> int:
     # Imported here so that config errors are reported before Spark is even imported.
+    from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline
 
-    result = run_pipeline(config)
+    with progress_on_terminal(enabled=progress):
+        result = run_pipeline(config)
     print_summary(result, sys.stdout)
     return 0
