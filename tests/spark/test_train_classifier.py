@@ -74,17 +74,17 @@ def test_fasttext_classifier_from_jsonl_and_parquet_sources_is_balanced_and_eval
 
 def test_sample_is_the_same_whatever_the_partitioning_and_capped_per_class(spark, sources):
     positive, negative = sources
-    records = labelled_documents(spark, SourceSpec(positive=(positive,), negative=(negative,)))
-    capped, counts = sample_documents(records, SamplingSpec(max_per_class=25, balance=False, seed=5))
-    again, _ = sample_documents(records.repartition(7), SamplingSpec(max_per_class=25, balance=False, seed=5))
-    reseeded, _ = sample_documents(records, SamplingSpec(max_per_class=25, balance=False, seed=6))
-    first, second = collect_texts(capped, 100), collect_texts(again, 100)
-    assert first.keys == second.keys
-    assert first.keys != collect_texts(reseeded, 100).keys
-    assert (counts["positive_sampled"], counts["negative_sampled"]) == (25, 25)
-    assert sorted(first.ranks[first.labels == 1].tolist()) == list(range(25))
-    _, counts = sample_documents(records, SamplingSpec(balance=False))
-    assert (counts["positive_sampled"], counts["negative_sampled"]) == (60, 80)
+    with labelled_documents(spark, SourceSpec(positive=(positive,), negative=(negative,))) as records:
+        capped, counts = sample_documents(records, SamplingSpec(max_per_class=25, balance=False, seed=5))
+        again, _ = sample_documents(records.repartition(7), SamplingSpec(max_per_class=25, balance=False, seed=5))
+        reseeded, _ = sample_documents(records, SamplingSpec(max_per_class=25, balance=False, seed=6))
+        first, second = collect_texts(capped, 100), collect_texts(again, 100)
+        assert first.keys == second.keys
+        assert first.keys != collect_texts(reseeded, 100).keys
+        assert (counts["positive_sampled"], counts["negative_sampled"]) == (25, 25)
+        assert sorted(first.ranks[first.labels == 1].tolist()) == list(range(25))
+        _, counts = sample_documents(records, SamplingSpec(balance=False))
+        assert (counts["positive_sampled"], counts["negative_sampled"]) == (60, 80)
 
 
 def test_labelled_source_uses_a_label_threshold_and_counts_unlabelled_records(spark, tmp_path):
@@ -97,16 +97,23 @@ def test_labelled_source_uses_a_label_threshold_and_counts_unlabelled_records(sp
     ]
     path = write_jsonl(tmp_path / "scored.jsonl", docs)
     spec = SourceSpec(labelled=(str(path),), label_field="meta.edu", positive_min=3)
-    with pytest.raises(InputError, match="either labelled sources or positive and negative"):
-        labelled_documents(spark, SourceSpec(labelled=(str(path),), positive=(str(path),)))
-    _, counts = sample_documents(labelled_documents(spark, spec), SamplingSpec(balance=False))
+    both = SourceSpec(labelled=(str(path),), positive=(str(path),))
+    with (
+        pytest.raises(InputError, match="either labelled sources or positive and negative"),
+        labelled_documents(spark, both),
+    ):
+        pass
+    with labelled_documents(spark, spec) as records:
+        _, counts = sample_documents(records, SamplingSpec(balance=False))
     assert (counts["positive_available"], counts["negative_available"], counts["unlabelled"]) == (20, 20, 2)
 
 
 def test_one_class_only_is_a_clear_error(spark, sources):
     positive, _ = sources
-    records = labelled_documents(spark, SourceSpec(positive=(positive,), negative=(positive,)))
-    with pytest.raises(InputError, match="both classes"):
+    with (
+        labelled_documents(spark, SourceSpec(positive=(positive,), negative=(positive,))) as records,
+        pytest.raises(InputError, match="both classes"),
+    ):
         sample_documents(records.where("label = 1"), SamplingSpec())
 
 

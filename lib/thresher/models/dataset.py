@@ -10,6 +10,8 @@ Only the sample reaches the driver: texts for fastText, vectors (computed on the
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,9 +77,11 @@ class Sample:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def labelled_documents(spark: SparkSession, spec: SourceSpec) -> DataFrame:
+@contextmanager
+def labelled_documents(spark: SparkSession, spec: SourceSpec) -> Iterator[DataFrame]:
     """(key, label, text, status) of every record of the sources: status is `positive`, `negative`, or why the
-    record is not used (`quarantined`: not a valid document; `unlabelled`: no usable label)."""
+    record is not used (`quarantined`: not a valid document; `unlabelled`: no usable label). Valid while the
+    context is open (ingest keeps the parsed records persisted until then)."""
     if spec.labelled and (spec.positive or spec.negative):
         raise InputError("give either labelled sources or positive and negative ones, not both")
     if not spec.labelled and not (spec.positive and spec.negative):
@@ -87,33 +91,47 @@ def labelled_documents(spark: SparkSession, spec: SourceSpec) -> DataFrame:
         groups = [("labelled", spec.labelled, None)]
     else:
         groups = [("positive", spec.positive, 1), ("negative", spec.negative, 0)]
-    frames = []
-    for name, paths, label in groups:
-        meta = [spec.label_field] if label is None else []
-        config = InputConfig(
-            path=list(paths),
-            format=spec.format,
-            source=name,
-            fields=FieldMap(id=spec.id_field, text=spec.text_field, url=None, meta=meta),
-        )
-        records = ingest(spark, plan_inputs(spark, (config,)), store)
-        value = F.lit(label) if label is not None else _label_value(F.col(META)[spec.label_field], spec.positive_min)
-        quarantined = F.col(QUARANTINE).isNotNull()
-        value = F.when(~quarantined, value)
-        status = (
-            F.when(quarantined, F.lit(QUARANTINED))
-            .when(value.isNull(), F.lit(UNLABELLED))
-            .when(value == 1, F.lit(POSITIVE))
-            .otherwise(F.lit(NEGATIVE))
-        )
-        frames.append(
-            records.select(
-                F.concat_ws("\u0000", F.col(SOURCE), F.col(DOC_ID)).alias(KEY),
-                value.cast("int").alias(LABEL),
-                F.col(TEXT),
-                status.alias(STATUS),
-            )
-        )
+    with ExitStack() as stack:
+        yield _union([_labelled(spark, stack, store, spec, *group) for group in groups])
+
+
+def _labelled(
+    spark: SparkSession,
+    stack: ExitStack,
+    store: DeltaStore,
+    spec: SourceSpec,
+    name: str,
+    paths: tuple[str, ...],
+    label: int | None,
+) -> DataFrame:
+    """The records of one group of sources with their label (fixed, or read from the label field) and status."""
+    config = InputConfig(
+        path=list(paths),
+        format=spec.format,
+        source=name,
+        fields=FieldMap(
+            id=spec.id_field, text=spec.text_field, url=None, meta=[spec.label_field] if label is None else []
+        ),
+    )
+    records = stack.enter_context(ingest(spark, plan_inputs(spark, (config,)), store))
+    value = F.lit(label) if label is not None else _label_value(F.col(META)[spec.label_field], spec.positive_min)
+    quarantined = F.col(QUARANTINE).isNotNull()
+    value = F.when(~quarantined, value)
+    status = (
+        F.when(quarantined, F.lit(QUARANTINED))
+        .when(value.isNull(), F.lit(UNLABELLED))
+        .when(value == 1, F.lit(POSITIVE))
+        .otherwise(F.lit(NEGATIVE))
+    )
+    return records.select(
+        F.concat_ws("\u0000", F.col(SOURCE), F.col(DOC_ID)).alias(KEY),
+        value.cast("int").alias(LABEL),
+        F.col(TEXT),
+        status.alias(STATUS),
+    )
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)

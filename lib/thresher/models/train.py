@@ -212,11 +212,12 @@ def train_classifier(spark: SparkSession, request: TrainRequest) -> dict[str, An
     if "://" in request.output:
         raise ThresherError(f"--output {request.output}: write the classifier to a local path, then copy it")
     started = time.perf_counter()
-    sampled, counts = sample_documents(labelled_documents(spark, request.sources), request.sampling)
-    if request.kind == "fasttext":
-        sample = collect_texts(sampled, request.fasttext.max_chars)
-    else:
-        sample = collect_vectors(sampled, _embed_stage(request.embed or {}))
+    with labelled_documents(spark, request.sources) as records:
+        sampled, counts = sample_documents(records, request.sampling)
+        if request.kind == "fasttext":
+            sample = collect_texts(sampled, request.fasttext.max_chars)
+        else:
+            sample = collect_vectors(sampled, _embed_stage(request.embed or {}))
     held = holdout_mask(sample, request.holdout)
     if request.holdout and (held.all() or not held.any() or len(set(sample.labels[~held].tolist())) < 2):
         raise ThresherError(f"--holdout {request.holdout} leaves no training or no hold-out documents")
