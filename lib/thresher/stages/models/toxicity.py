@@ -1,9 +1,9 @@
-"""`toxicity`: a trainable fastText toxicity classifier (P(toxic) as `score`) plus a word-list signal."""
+"""`toxicity`: a trainable fastText toxicity classifier (P(toxic) as `score`) plus a word-list signal (matched as
+the `badwords` stage matches its lists)."""
 
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -11,44 +11,14 @@ from pyspark.sql.types import DoubleType, LongType, StructField
 
 from thresher.io import fs
 from thresher.stages.base import ConfigPath, RowStage, StageParams, StageResult, worker_resource
-from thresher.stages.fused import DocBatch
+from thresher.stages.fused import DocBatch, count_words
 from thresher.stages.models.params import fingerprint_with_model, require_modules, required_classifier
 from thresher.stages.models.quality import fasttext_classifier
+from thresher.stages.quality.badwords import bundled_list, load_pattern
 from thresher.stages.registry import register
 
 TOXIC_SCORE = "toxic_score"
 FLAGGED_WORDS = "flagged_words"
-_WORD = re.compile(r"\w+")
-
-
-class WordList:
-    """Words and multi-word phrases, matched on lower-case word tokens."""
-
-    def __init__(self, lines: list[str]) -> None:
-        entries = [tuple(_WORD.findall(line.lower())) for line in lines if line.strip() and not line.startswith("#")]
-        self.phrases = {" ".join(e) for e in entries if e}
-        self.longest = max((len(e) for e in entries), default=0)
-
-    @classmethod
-    def from_text(cls, text: str) -> WordList:
-        return cls(text.splitlines())
-
-    def count(self, tokens: list[str]) -> int:
-        """Occurrences of listed words or phrases among `tokens` (every n-gram position counts)."""
-        found = sum(1 for t in tokens if t in self.phrases)
-        for n in range(2, self.longest + 1):
-            found += sum(1 for i in range(len(tokens) - n + 1) if " ".join(tokens[i : i + n]) in self.phrases)
-        return found
-
-
-def load_word_list(path: str | None) -> WordList:
-    if path is None:
-        return WordList.from_text(resources.files("thresher").joinpath("resources/toxicity/words_en.txt").read_text())
-    return WordList.from_text(fs.read_text(path))
-
-
-def lower_words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 class ToxicityParams(StageParams):
@@ -57,7 +27,7 @@ class ToxicityParams(StageParams):
     model: ConfigPath | None = None
     # Documents whose P(toxic) is above are removed.
     max_score: float = Field(default=0.5, ge=0, le=1)
-    # One word or phrase per line ('#' comments); null: the short built-in English list.
+    # One word or phrase per line ('#' comments), matched as whole words; null: the `badwords` stage's English list.
     words_file: ConfigPath | None = None
     # Documents with a larger share of listed words among their words are removed; null: signal only.
     max_flagged_ratio: float | None = Field(default=None, ge=0, le=1)
@@ -99,21 +69,20 @@ class Toxicity(RowStage):
     def fingerprint(self) -> str:
         return fingerprint_with_model(super().fingerprint(), self.params.model)
 
-    def _words(self) -> WordList:
-        path = self.params.words_file
-        return worker_resource(f"thresher.toxicity.words:{path}", lambda: load_word_list(path))
+    def _pattern(self) -> re.Pattern[str] | None:
+        path = self.params.words_file or bundled_list("en")
+        return worker_resource(f"thresher.toxicity.words:{path}", lambda: load_pattern(path, "en"))
 
     def setup(self) -> None:
-        self._words()
+        self._pattern()
         if self.params.model is not None:
             fasttext_classifier(self.params.model)
 
     def process(self, batch: DocBatch) -> StageResult:
         p = self.params
-        words = self._words()
-        tokens = batch.per_doc("toxicity.lower_words", lower_words)
-        flagged = np.array([words.count(t) for t in tokens], dtype=np.int64)
-        ratio = flagged / np.maximum(1, np.array([len(t) for t in tokens]))
+        pattern = self._pattern()
+        flagged = np.array([len(pattern.findall(t.lower())) if pattern else 0 for t in batch.texts], dtype=np.int64)
+        ratio = flagged / np.maximum(1, np.array(batch.per_doc("thresher.words", count_words)))
         scores = fasttext_classifier(p.model).predict(batch.texts) if p.model is not None else None
         reasons: list[str | None] = []
         for i in range(len(batch)):

@@ -1,0 +1,63 @@
+"""Shared shape of the heuristic rule stages: per document, compute signals (a dict) from the shared
+`DocAnalysis`, then decide with the parameters of the document's language. A stage that rewrites text puts
+the new text under `NEW_TEXT` in its signals."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+from thresher.stages.base import RowStage, StageResult
+from thresher.stages.fused import DocBatch
+from thresher.stages.quality._language import PerLanguageParams, doc_languages
+from thresher.text.analysis import ANALYSIS_KEY, DocAnalysis
+from thresher.text.words import WordSplitter, word_splitter
+
+NEW_TEXT = "text"
+
+
+class HeuristicStage(RowStage):
+    """A rule set: `signals` measures one document, `decide` returns the reason to drop it (None keeps it)."""
+
+    Params: ClassVar[type[PerLanguageParams]]
+    params: PerLanguageParams
+
+    @abstractmethod
+    def signals(self, analysis: DocAnalysis, splitter: WordSplitter, params: Any) -> dict[str, Any]:
+        """The signals of one document (every field of `signal_fields`)."""
+
+    @abstractmethod
+    def decide(self, signals: dict[str, Any], params: Any) -> str | None:
+        """The reason to drop a document with these signals, or None to keep it."""
+
+    def process(self, batch: DocBatch) -> StageResult:
+        names = [f.name for f in self.signal_fields()]
+        languages = doc_languages(batch, self.params.default_language)
+        analyses = batch.per_doc(ANALYSIS_KEY, DocAnalysis)
+        columns: dict[str, list[Any]] = {name: [] for name in names}
+        reasons: list[str | None] = []
+        texts: list[str] = []
+        for analysis, language in zip(analyses, languages, strict=True):
+            params = self.params.for_language(language)
+            signals = self.signals(analysis, word_splitter(language), params)
+            for name in names:
+                columns[name].append(signals[name])
+            reasons.append(self.decide(signals, params))
+            if self.rewrites_text:
+                texts.append(signals[NEW_TEXT])
+        return StageResult(
+            keep=[r is None for r in reasons],
+            reason=reasons,
+            signals=columns,
+            text=texts if self.rewrites_text else None,
+        )
+
+
+def above(value: float | None, limit: float | None) -> bool:
+    """`value > limit`, with a null or zero limit meaning the rule is off (as in the reference)."""
+    return bool(limit) and value is not None and value > limit  # type: ignore[operator]
+
+
+def below(value: float | None, limit: float | None) -> bool:
+    """`value < limit`, with a null or zero limit meaning the rule is off (as in the reference)."""
+    return bool(limit) and value is not None and value < limit  # type: ignore[operator]

@@ -1,0 +1,148 @@
+"""`c4_quality`: the C4 rules (Raffel et al. 2020, section 2.2, and the rules of its released code).
+
+Line by line: lines with a word over `max_word_length` characters, without terminal punctuation, with fewer
+than `min_words_per_line` words, mentioning javascript, or with a cookie / terms-of-use phrase are removed
+(wiki citation marks like "[1]" are cut first). A kept line with "lorem ipsum" or a curly bracket drops the
+whole document, and so do fewer than `min_num_sentences` sentences in the kept lines. The document is
+rewritten without the removed lines; optionally (RefinedWeb, Penedo et al. 2023) it is dropped when the
+removal took more than `max_removed_fraction` of its words.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field
+from pyspark.sql.types import DoubleType, LongType, StructField
+
+from thresher.stages.quality._heuristic import NEW_TEXT, HeuristicStage, below
+from thresher.stages.quality._language import PerLanguageParams
+from thresher.stages.registry import register
+from thresher.text.analysis import DocAnalysis
+from thresher.text.sentences import count_sentences, has_space_tokens, sentence_flags
+from thresher.text.words import WordSplitter
+
+_CITATION = re.compile(r"\[(?:\d*|edit|citation needed)\]")
+_TERMINAL = (".", "?", "!", '"', "'")
+_ELLIPSIS = "..."
+DEFAULT_POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies")
+DEFAULT_POLICY_PHRASES += ("use cookies",)
+
+
+class C4QualityParams(PerLanguageParams):
+    remove_citations: bool = True
+    filter_no_terminal_punct: bool = True
+    # Documents with fewer sentences in their kept lines are dropped; 0 or null turns the rule off.
+    min_num_sentences: int | None = Field(default=5, ge=0)
+    min_words_per_line: int = Field(default=3, ge=0)
+    # Lines with a longer word are removed; null turns the rule off.
+    max_word_length: int | None = Field(default=1000, ge=1)
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+    policy_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_POLICY_PHRASES))
+    # Drop documents whose removed lines held more than this fraction of their words (RefinedWeb uses 0.05 for
+    # its line corrections); null keeps them whatever was removed, as C4 does.
+    max_removed_fraction: float | None = Field(default=None, ge=0, le=1)
+
+
+@lru_cache(maxsize=16)
+def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(map(re.escape, phrases))) if phrases else None
+
+
+_LINE_COUNTERS = ("long_word", "no_terminal_punct", "too_few_words", "javascript", "policy")
+
+
+@register
+class C4Quality(HeuristicStage):
+    """C4 rules: removes lines (no terminal punctuation, short, javascript, policy), drops documents
+    (lorem ipsum, curly bracket, too few sentences, too much removed)."""
+
+    id = "c4_quality"
+    Params = C4QualityParams
+    rewrites_text = True
+    params: C4QualityParams
+
+    def signal_fields(self) -> list[StructField]:
+        return [
+            StructField("lines", LongType()),
+            StructField("lines_kept", LongType()),
+            *(StructField(f"lines_{name}", LongType()) for name in _LINE_COUNTERS),
+            StructField("sentences", LongType()),
+            StructField("removed_word_frac", DoubleType()),
+        ]
+
+    def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
+        p = self.params
+        return {"sentences": (p.min_num_sentences or None, None), "removed_word_frac": (None, p.max_removed_fraction)}
+
+    def signals(self, analysis: DocAnalysis, splitter: WordSplitter, params: Any) -> dict[str, Any]:
+        p: C4QualityParams = params
+        counts = dict.fromkeys(_LINE_COUNTERS, 0)
+        kept: list[str] = []
+        sentences = 0
+        line_sentences = analysis.line_sentences(splitter)
+        document_rule: str | None = None
+        policy = _phrases(tuple(p.policy_phrases)) if p.filter_policy else None
+        words_before = words_after = 0
+        for index, (raw, words) in enumerate(zip(analysis.lines, analysis.line_pieces, strict=True)):
+            line = raw.strip()
+            edited = False
+            words_before += len(words)
+            limit = p.max_word_length
+            if limit is not None and len(line) > limit and max(map(len, words)) > limit:
+                counts["long_word"] += 1
+                continue
+            if p.remove_citations and "[" in line:
+                line, edits = _CITATION.subn("", line)
+                edited = edits > 0
+            if p.filter_no_terminal_punct and (not line.endswith(_TERMINAL) or line.endswith(_ELLIPSIS)):
+                counts["no_terminal_punct"] += 1
+                continue
+            if len(words) < p.min_words_per_line:
+                counts["too_few_words"] += 1
+                continue
+            lowered = line.lower()
+            if p.filter_lorem_ipsum and "lorem ipsum" in lowered:
+                document_rule = document_rule or "lorem_ipsum"
+            if p.filter_javascript and "javascript" in lowered:
+                counts["javascript"] += 1
+                continue
+            if p.filter_curly_bracket and "{" in line:
+                document_rule = document_rule or "curly_bracket"
+            if policy is not None and policy.search(lowered):
+                counts["policy"] += 1
+                continue
+            if edited or has_space_tokens(line):
+                sentences += count_sentences(sentence_flags(splitter, line))
+            else:
+                sentences += int(line_sentences[index])
+            kept.append(line)
+            words_after += len(line.split()) if edited else len(words)
+        text = "\n".join(kept).strip()
+        removed = 1 - words_after / words_before if words_before else 0.0
+        return {
+            "lines": len(analysis.lines),
+            "lines_kept": len(kept),
+            **{f"lines_{name}": count for name, count in counts.items()},
+            "sentences": sentences,
+            "removed_word_frac": removed,
+            "_document_rule": document_rule,
+            NEW_TEXT: text,
+        }
+
+    def decide(self, signals: dict[str, Any], params: Any) -> str | None:
+        p: C4QualityParams = params
+        if signals["_document_rule"]:
+            return signals["_document_rule"]
+        if below(signals["sentences"], p.min_num_sentences):
+            return "too_few_sentences"
+        if not signals[NEW_TEXT]:
+            return "empty_after_line_removal"
+        if p.max_removed_fraction is not None and signals["removed_word_frac"] > p.max_removed_fraction:
+            return "too_much_removed"
+        return None

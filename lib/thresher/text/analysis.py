@@ -1,0 +1,69 @@
+"""Per-document analysis shared by the heuristic quality stages of one fused pass.
+
+A `DocAnalysis` is created once per document (`DocBatch.per_doc(ANALYSIS_KEY, DocAnalysis)`) and computes
+what several rule sets need on first use only: the lines and their whitespace-separated pieces, the words (per
+word splitter) as token-id arrays with their lengths and flags, and the number of sentences of each line.
+Stages that rewrite text make the fused pass build a fresh one for the new text.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+import numpy as np
+
+from thresher.text.repetition import WordSequence
+from thresher.text.sentences import sentences_per_line
+from thresher.text.words import WordSplitter
+
+ANALYSIS_KEY = "thresher.analysis"
+
+
+class DocAnalysis:
+    __slots__ = ("_line_pieces", "_line_sentences", "_lines", "_piece_tokens", "_sequences", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lines: list[str] | None = None
+        self._line_pieces: list[list[str]] | None = None
+        self._sequences: dict[str, WordSequence] = {}
+        self._piece_tokens: dict[str, list[tuple[int, ...]]] = {}
+        self._line_sentences: dict[str, np.ndarray] = {}
+
+    @property
+    def lines(self) -> list[str]:
+        """`str.splitlines()` of the text (every Unicode line boundary)."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    @property
+    def line_pieces(self) -> list[list[str]]:
+        """`line.split()` of each line."""
+        if self._line_pieces is None:
+            self._line_pieces = [line.split() for line in self.lines]
+        return self._line_pieces
+
+    def words(self, splitter: WordSplitter) -> WordSequence:
+        """The document's words: line boundaries are whitespace, so the words of its lines in order."""
+        sequence = self._sequences.get(splitter.name)
+        if sequence is None:
+            tokens = splitter.split_pieces(list(chain.from_iterable(self.line_pieces)))
+            sequence = WordSequence.of(list(chain.from_iterable(tokens)), splitter.table)
+            self._sequences[splitter.name] = sequence
+            self._piece_tokens[splitter.name] = tokens
+        return sequence
+
+    def line_sentences(self, splitter: WordSplitter) -> np.ndarray:
+        """Sentences of each line, as the sentence splitter counts them (see `sentences_per_line`; lines with
+        whitespace runs that it counts as tokens need `sentence_flags` instead)."""
+        found = self._line_sentences.get(splitter.name)
+        if found is None:
+            words = self.words(splitter)
+            tokens_per_piece = np.fromiter(map(len, self._piece_tokens[splitter.name]), dtype=np.int64)
+            piece_ends = np.cumsum([len(pieces) for pieces in self.line_pieces], dtype=np.int64)
+            token_ends = np.concatenate([[0], np.cumsum(tokens_per_piece)])[piece_ends]
+            tokens_per_line = np.diff(np.concatenate([[0], token_ends]))
+            found = sentences_per_line(words.flags, tokens_per_line)
+            self._line_sentences[splitter.name] = found
+        return found
