@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The `models` extra (torch, sentence-transformers, fastText): the tests need it, the demo does not.
+# The `models` extra (torch, sentence-transformers, scikit-learn): the tests need it, the demo does not.
 MODELS_STAMP := $(VENV)/.installed-models
 DEMO_DIR := build/demo
 SCREENSHOT := bench/screenshots/report.png
