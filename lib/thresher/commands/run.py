@@ -55,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         only_stages=[s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None,
         spark_conf=args.spark_conf,
     )
-    return _execute(config)
+    return execute(config)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -64,10 +64,10 @@ def _resume(args: argparse.Namespace) -> int:
     if manifest is None:
         raise ResumeError(f"{args.output} holds no run (no manifest.json); start one with `thresher run`")
     config = load_config(data=manifest["config"], spark_conf=args.spark_conf, output=args.output)
-    return _execute(config)
+    return execute(config)
 
 
-def _execute(config: PipelineConfig) -> int:
+def execute(config: PipelineConfig) -> int:
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.runner import run_pipeline
 
