@@ -2,9 +2,10 @@
 
 Documents are ranked by a score (a weighted sum of score columns, e.g. `quality_fasttext.score`; higher is
 better; documents with a null score rank last; ties by doc_id). With `mixture_by` (a column such as `source`
-or `language.lang`) the budget is split across its values by `mixture` weights; a group with fewer words than
-its share gives the rest to the other groups in proportion to their weights (values not listed get
-`other_weight`). Each group keeps its best documents while their running total stays within its share.
+or `language.lang`) the budget is split across its values by `mixture` weights (values not listed get
+`other_weight`; without `mixture` every value weighs the same); a group with fewer words than its share gives
+the rest to the other groups in proportion to their weights. Each group keeps its best documents while their
+running total stays within its share.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class BudgetParams(StageParams):
     scores: dict[str, float] = Field(default_factory=dict)
     # Column whose values share the budget (source, language.lang, ...); null values form the group "(none)".
     mixture_by: str | None = None
+    # Value -> weight; empty: equal shares.
     mixture: dict[str, float] = Field(default_factory=dict)
     other_weight: float = Field(default=0.0, ge=0)
 
@@ -117,7 +119,7 @@ class Budget(GlobalStage):
 
     def _weight(self, group: str) -> float:
         p = self.params
-        if not p.mixture_by:
+        if not p.mixture:
             return 1.0
         return p.mixture.get(group, p.other_weight)
 

@@ -36,6 +36,8 @@ from thresher.stages.registry import register
 
 NOT_SAMPLED = "not_sampled"
 _RANDOM_SEED_OFFSET = 7919
+# Row of the per-partition counts that carries the number of texts instead of a bucket's count.
+_DOCS_BUCKET = -1
 
 
 class DsirParams(StageParams):
@@ -81,11 +83,10 @@ class Dsir(GlobalStage):
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         p = self.params
-        target_texts = self._target_texts(ctx)
-        target_counts = feature_counts(target_texts.select(F.col(TEXT)), p.buckets)
+        target_counts, target_docs = feature_counts(self._target_texts(ctx), p.buckets)
         if not target_counts.any():
             raise InputError(f"stage {self.id}: the target corpus {p.target} has no text")
-        pool_counts = feature_counts(df.select(F.col(TEXT)), p.buckets)
+        pool_counts, _ = feature_counts(df.select(F.col(TEXT)), p.buckets)
         target_p = hashed_ngrams.distribution(target_counts, p.smoothing)
         pool_p = hashed_ngrams.distribution(pool_counts, p.smoothing)
         log_ratio = np.log(target_p) - np.log(pool_p)
@@ -108,7 +109,7 @@ class Dsir(GlobalStage):
             ),
             "decisions",
         )
-        self._report(df, decisions, count, total, target_counts, pool_counts, target_texts.count(), ctx)
+        self._report(df, decisions, count, total, target_counts, pool_counts, target_docs, ctx)
         return attach(
             df,
             decisions,
@@ -150,8 +151,8 @@ class Dsir(GlobalStage):
             name: hashed_ngrams.kl_divergence(target_p, hashed_ngrams.distribution(counts, p.smoothing))
             for name, counts in (
                 ("pool", pool_counts),
-                ("selected", feature_counts(selected, p.buckets)),
-                ("random", feature_counts(random, p.buckets)),
+                ("selected", feature_counts(selected, p.buckets)[0]),
+                ("random", feature_counts(random, p.buckets)[0]),
             )
         }
         ctx.metrics.update(
@@ -171,15 +172,19 @@ def gumbel(u: Column) -> Column:
     return -F.log(-F.log(u))
 
 
-def feature_counts(texts: DataFrame, buckets: int) -> np.ndarray:
-    """Hashed n-gram counts summed over a one-column (text) frame: per-partition sums on the executors, one
-    row per non-empty bucket reduced by Spark, at most `buckets` rows collected."""
+def feature_counts(texts: DataFrame, buckets: int) -> tuple[np.ndarray, int]:
+    """Hashed n-gram counts summed over a one-column (text) frame, and the number of texts: per-partition sums
+    on the executors, one row per non-empty bucket reduced by Spark, at most `buckets` + 1 rows collected."""
     schema = StructType([StructField("bucket", LongType()), StructField("count", DoubleType())])
     partial = texts.mapInArrow(_PartitionCounts(buckets), schema)
     total = np.zeros(buckets, dtype=np.float64)
+    docs = 0
     for row in partial.groupBy("bucket").agg(F.sum("count").alias("count")).collect():
-        total[row["bucket"]] = row["count"]
-    return total
+        if row["bucket"] == _DOCS_BUCKET:
+            docs = int(row["count"])
+        else:
+            total[row["bucket"]] = row["count"]
+    return total, docs
 
 
 class _PartitionCounts:
