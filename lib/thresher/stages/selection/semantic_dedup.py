@@ -40,7 +40,7 @@ _PRIORITY = "_priority"
 class SemanticDedupParams(StageParams):
     vector_column: str = "embed.vector"
     # Documents whose cosine similarity to a kept document exceeds 1 - eps are duplicates.
-    eps: float = Field(default=0.1, gt=0, lt=1)
+    eps: float = Field(default=0.07, gt=0, lt=1)
     clusters: int = Field(default=100, ge=1)
     # Vectors the k-means centroids are fitted on (collected to the driver).
     sample_size: int = Field(default=50_000, ge=2)
