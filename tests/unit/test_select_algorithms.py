@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from thresher.models.embeddings import l2_normalize as normalize
 from thresher.select import hashed_ngrams
-from thresher.select.kmeans import assign, hierarchical_kmeans, kmeans, normalize
+from thresher.select.kmeans import assign, hierarchical_kmeans, kmeans
 from thresher.select.quotas import tree_quotas, water_fill
 from thresher.select.semdedup import greedy_dedup
 

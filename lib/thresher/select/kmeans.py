@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from thresher.models.embeddings import l2_normalize
+
 _ASSIGN_BLOCK = 4096
-
-
-def normalize(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def assign(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,14 +30,14 @@ def kmeans(x: np.ndarray, k: int, seed: int, iterations: int = 25) -> np.ndarray
     """`min(k, distinct rows)` unit-norm centroids of the unit vectors `x` (rows in a deterministic order)."""
     if len(x) == 0:
         raise ValueError("k-means needs at least one vector")
-    x = normalize(np.asarray(x, dtype=np.float32))
+    x = l2_normalize(np.asarray(x, dtype=np.float32))
     rng = np.random.default_rng(seed)
     centroids = _kmeans_plus_plus(x, k, rng)
     for _ in range(iterations):
         labels, _ = assign(x, centroids)
         sums = _cluster_sums(x, labels, len(centroids))
         empty = ~sums.any(axis=1)
-        updated = normalize(sums)
+        updated = l2_normalize(sums)
         # An emptied centroid stays where it was rather than collapsing to zero.
         updated[empty] = centroids[empty]
         if np.array_equal(updated, centroids):

@@ -16,9 +16,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, FloatType
 
 from thresher.errors import ThresherError
+from thresher.models.embeddings import l2_normalize, vectors_from_arrow
 from thresher.schema import DOC_ID
 from thresher.select.columns import require_column
-from thresher.select.kmeans import assign, normalize
+from thresher.select.kmeans import assign
 
 VECTOR = "_vector"
 CLUSTER = "_cluster"
@@ -69,14 +70,9 @@ def sample_vectors(vectors: DataFrame, total: int, size: int, seed: int) -> np.n
 
 
 def to_matrix(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A list<float> Arrow column (no nulls) -> a float32 matrix with unit rows."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if len(column) == 0:
-        return np.empty((0, 0), dtype=np.float32)
-    dim = len(column[0])
-    flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    return normalize(flat.reshape(len(column), dim))
+    """A list<float> Arrow column without nulls -> a float32 matrix with unit rows."""
+    matrix, _ = vectors_from_arrow(column, dim=0)
+    return l2_normalize(matrix)
 
 
 class NearestCentroid:

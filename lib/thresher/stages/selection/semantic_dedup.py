@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, FloatType, StringType, StructField, StructType
 
+from thresher.models.embeddings import l2_normalize, vectors_from_pandas
 from thresher.schema import DOC_ID
 from thresher.select.clustering import Embeddings, assign_clusters, embeddings, fit_centroids
 from thresher.select.columns import require_column
@@ -229,9 +230,8 @@ def _group_dedup(eps: float, largest: Accumulator) -> Callable[[tuple, pd.DataFr
     def decide(key: tuple, group: pd.DataFrame) -> pd.DataFrame:
         largest.add(len(group))
         ordered = group.sort_values([_PRIORITY, DOC_ID], na_position="last", kind="stable")
-        vectors = np.stack(ordered[VECTOR].to_numpy()).astype(np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        decision = greedy_dedup(vectors / np.where(norms > 0, norms, 1.0), eps)
+        vectors, _ = vectors_from_pandas(ordered[VECTOR])
+        decision = greedy_dedup(l2_normalize(vectors), eps)
         ids = ordered[DOC_ID].to_numpy()
         duplicate_of = np.where(decision.duplicate_of >= 0, ids[np.maximum(decision.duplicate_of, 0)], None)
         return pd.DataFrame(
