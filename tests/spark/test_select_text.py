@@ -64,6 +64,7 @@ def test_dsir_selects_target_like_documents_from_the_real_pool(spark, tmp_path):
     assert selections[0] == selections[1]
     assert len(selections[0]) == 200 and len(rows) == pool.count()
     assert {r["reason"] for r in rows if not r["keep"]} == {"not_sampled"}
+    assert ctx.metrics["target_docs"] == 181 and ctx.metrics["pool_docs"] == len(rows)
     assert ctx.metrics["kl_reduction"] > 0
     assert ctx.metrics["kl_target_selected"] < ctx.metrics["kl_target_random"]
     target = [r["text"] for r in spark.read.json(target_path).select("text").collect()]

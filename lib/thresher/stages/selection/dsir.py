@@ -193,12 +193,14 @@ class _PartitionCounts:
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         total = np.zeros(self.buckets, dtype=np.float64)
+        docs = 0
         for batch in batches:
             total += hashed_ngrams.counts(_texts(batch), self.buckets)
+            docs += batch.num_rows
         nonzero = np.flatnonzero(total)
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(nonzero, pa.int64()), pa.array(total[nonzero])], ["bucket", "count"]
-        )
+        buckets = np.append(nonzero, _DOCS_BUCKET)
+        values = np.append(total[nonzero], float(docs))
+        yield pa.RecordBatch.from_arrays([pa.array(buckets, pa.int64()), pa.array(values)], ["bucket", "count"])
 
 
 class _LogWeights:
