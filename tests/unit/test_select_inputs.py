@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from thresher.cli import EXIT_ERROR, main
-from thresher.conf import InputConfig
+from thresher.conf import InputConfig, load_config, read_yaml
 from thresher.errors import InputError
 from thresher.io.inputs import plan_inputs
 
@@ -37,3 +38,11 @@ def test_select_config_must_not_name_an_input(tmp_path, capsys):
     code = main(["select", "--from", str(tmp_path), "--conf", str(conf), "--output", str(tmp_path / "o")])
     assert code == EXIT_ERROR
     assert "no input section" in capsys.readouterr().err
+
+
+def test_shipped_select_config_validates():
+    path = Path(__file__).resolve().parents[2] / "conf" / "select.yaml"
+    data = read_yaml(path)
+    assert "input" not in data
+    config = load_config(path, data={**data, "input": {"path": "runs/scored", "format": "run"}})
+    assert config.stage_ids[0] == "keep_if" and config.inputs[0].format == "run"
