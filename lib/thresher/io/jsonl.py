@@ -6,10 +6,9 @@ what is wrong with it. Nothing is dropped silently.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -45,21 +44,62 @@ class ParseOptions:
     max_text_chars: int
 
 
-def row_hash(file: str, offset: int) -> str:
-    """Deterministic 128-bit id of a record from its file and byte offset (ids missing in the input)."""
-    return hashlib.blake2b(f"{file}\x00{offset}".encode(), digest_size=16).hexdigest()
-
-
 def open_decompressed(handle: IO[bytes], name: str) -> IO[bytes]:
-    """A buffered, line-readable stream of the decompressed content (.gz, .zst or plain by file name)."""
+    """A buffered, line-readable stream of the decompressed content (.gz, .zst or plain by file name).
+
+    Decompression runs chunk by chunk so that a truncated or corrupt file still yields every record before
+    the damage; the error surfaces on the read that reaches it.
+    """
     lower = name.lower()
     if lower.endswith(".gz"):
-        return io.BufferedReader(gzip.GzipFile(fileobj=handle), buffer_size=1 << 20)  # type: ignore[arg-type]
-    if lower.endswith((".zst", ".zstd")):
-        reader = zstandard.ZstdDecompressor().stream_reader(handle)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
-    # pyarrow's streams do not implement readline(limit); a BufferedReader does.
-    return io.BufferedReader(handle, buffer_size=1 << 20)  # type: ignore[arg-type]
+        raw: io.RawIOBase = _Decompressing(handle, lambda: zlib.decompressobj(wbits=31))
+    elif lower.endswith((".zst", ".zstd")):
+        raw = _Decompressing(handle, lambda: zstandard.ZstdDecompressor().decompressobj())
+    else:
+        # pyarrow's streams do not implement readline(limit); a BufferedReader does.
+        return io.BufferedReader(handle, buffer_size=1 << 16)  # type: ignore[arg-type]
+    return io.BufferedReader(raw, buffer_size=1 << 16)
+
+
+class _Decompressing(io.RawIOBase):
+    """A raw stream over a compressed stream; handles concatenated members/frames."""
+
+    def __init__(self, source: IO[bytes], new_decompressor: Callable[[], Any], chunk: int = 1 << 16) -> None:
+        self._source = source
+        self._new = new_decompressor
+        self._decompressor = new_decompressor()
+        self._chunk = chunk
+        self._pending = b""
+        self._position = 0
+        self._source_done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._position >= len(self._pending):
+            if self._source_done:
+                return 0
+            self._pending, self._position = self._decompress_next(), 0
+        count = min(len(buffer), len(self._pending) - self._position)
+        buffer[:count] = self._pending[self._position : self._position + count]
+        self._position += count
+        return count
+
+    def _decompress_next(self) -> bytes:
+        data = self._source.read(self._chunk)
+        if not data:
+            self._source_done = True
+            if not self._decompressor.eof:
+                raise EOFError("compressed data ends early (truncated file)")
+            return b""
+        out = [self._decompressor.decompress(data)]
+        # A member/frame ended inside this chunk: the rest belongs to the next one.
+        while self._decompressor.eof and self._decompressor.unused_data:
+            rest = self._decompressor.unused_data
+            self._decompressor = self._new()
+            out.append(self._decompressor.decompress(rest))
+        return b"".join(out)
 
 
 def iter_lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[tuple[int, int, bytes, int]]:
