@@ -122,7 +122,9 @@ def labelled_documents(spark: SparkSession, spec: SourceSpec) -> DataFrame:
 
 def _label_value(raw: Column, positive_min: float) -> Column:
     lowered = F.lower(F.trim(raw))
-    number = F.when(lowered == "true", F.lit(1.0)).when(lowered == "false", F.lit(0.0)).otherwise(raw.cast("double"))
+    number = (
+        F.when(lowered == "true", F.lit(1.0)).when(lowered == "false", F.lit(0.0)).otherwise(raw.try_cast("double"))
+    )
     return F.when(number.isNotNull(), (number >= F.lit(positive_min)).cast("int"))
 
 

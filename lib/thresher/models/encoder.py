@@ -71,7 +71,9 @@ def resolve_model(model: str) -> tuple[str, bool]:
     return model, False
 
 
-def _load(model: str, device: str, fp16: bool) -> SentenceTransformer:
+def _load(model: str, device: str, fp16: bool) -> tuple[SentenceTransformer, int | None]:
+    """The model and its own window: encoders sharing the model set `max_seq_length` per call, so the original
+    must be kept aside."""
     source, local = resolve_model(model)
     if local:
         # A local copy must never trigger a hub look-up (offline clusters, tests).
@@ -90,7 +92,7 @@ def _load(model: str, device: str, fp16: bool) -> SentenceTransformer:
     loaded.eval()
     if fp16 and device.startswith("cuda"):
         loaded.half()
-    return loaded
+    return loaded, loaded.max_seq_length
 
 
 class SentenceEncoder:
@@ -105,7 +107,7 @@ class SentenceEncoder:
         if self.device == "cpu":
             torch.set_num_threads(runtime.torch_threads)
         fp16 = runtime.fp16 and self.device.startswith("cuda")
-        self.model = worker_resource(
+        self.model, self.native_window = worker_resource(
             f"thresher.encoder:{spec.model}:{self.device}:{fp16}", lambda: _load(spec.model, self.device, fp16)
         )
         self.max_seq_length = self._window(spec.max_seq_length)
@@ -115,7 +117,7 @@ class SentenceEncoder:
     def _window(self, requested: int | None) -> int:
         limit = _position_limit(self.model)
         if requested is None:
-            return int(self.model.max_seq_length or limit or 512)
+            return int(self.native_window or limit or 512)
         if limit is not None and requested > limit:
             raise ValueError(f"max_seq_length {requested} exceeds what model {self.spec.model} supports ({limit})")
         return requested

@@ -44,6 +44,7 @@ from thresher.models.dataset import (
     labelled_documents,
     sample_documents,
 )
+from thresher.models.encoder import EncoderSpec
 
 # fit(train rows, test rows) -> P(positive) of the test rows
 FitPredict = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -100,6 +101,28 @@ def fit_fasttext(texts: list[str], labels: np.ndarray, options: FastTextOptions,
     finally:
         os.unlink(path)
     return FastTextClassifier(model, POSITIVE_LABEL, options.max_chars)
+
+
+def save_fasttext(classifier: FastTextClassifier, options: FastTextOptions, output: str) -> dict[str, Any]:
+    """Write `model.bin` to `output`; returns the classifier description for `classifier.json`."""
+    os.makedirs(output, exist_ok=True)
+    path = os.path.join(output, FASTTEXT_FILE)
+    classifier.model.save_model(path)
+    return {
+        "kind": "fasttext",
+        "positive_label": POSITIVE_LABEL,
+        "negative_label": NEGATIVE_LABEL,
+        "preprocess": {"max_chars": options.max_chars, "lowercase": True, "split_punctuation": True},
+        "options": asdict(options),
+        "model_sha256": file_digest(path),
+    }
+
+
+def head_info(weights: np.ndarray, bias: float, spec: EncoderSpec, options: HeadOptions) -> dict[str, Any]:
+    """The description of an embedding head for `classifier.json` (the weights live in it)."""
+    head = {"weights": weights.tolist(), "bias": bias, "encoder": asdict(spec)}
+    digest = hashlib.sha256(json.dumps(head, sort_keys=True).encode()).hexdigest()
+    return {"kind": "embedding", "head": head, "options": asdict(options), "model_sha256": digest}
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, c: float, max_iter: int) -> tuple[np.ndarray, float]:
@@ -232,17 +255,7 @@ def _trainer(request: TrainRequest, sample: Sample) -> tuple[FitPredict, Callabl
 
         def finish(train: np.ndarray) -> dict[str, Any]:
             model = fit_fasttext([texts[i] for i in train], sample.labels[train], options, seed)
-            os.makedirs(request.output, exist_ok=True)
-            path = os.path.join(request.output, FASTTEXT_FILE)
-            model.model.save_model(path)
-            return {
-                "kind": "fasttext",
-                "positive_label": POSITIVE_LABEL,
-                "negative_label": NEGATIVE_LABEL,
-                "preprocess": {"max_chars": options.max_chars, "lowercase": True, "split_punctuation": True},
-                "options": asdict(options),
-                "model_sha256": file_digest(path),
-            }
+            return save_fasttext(model, options, request.output)
 
         return fit_predict, finish
 
@@ -256,9 +269,7 @@ def _trainer(request: TrainRequest, sample: Sample) -> tuple[FitPredict, Callabl
 
     def finish(train: np.ndarray) -> dict[str, Any]:
         weights, bias = fit_logistic(vectors[train], sample.labels[train], options.c, options.max_iter)
-        head = {"weights": weights.tolist(), "bias": bias, "encoder": asdict(stage.params.spec())}
-        digest = hashlib.sha256(json.dumps(head, sort_keys=True).encode()).hexdigest()
-        return {"kind": "embedding", "head": head, "options": asdict(options), "model_sha256": digest}
+        return head_info(weights, bias, stage.params.spec(), options)
 
     return fit_predict, finish
 
