@@ -39,10 +39,9 @@ def main() -> None:
     spark = get_spark({"spark.master": "local[2]", "spark.driver.memory": "3g", "spark.sql.shuffle.partitions": "8"})
     store = DeltaStore(spark, "delta-rs")
     with tempfile.TemporaryDirectory() as scratch:
-        pool_docs = documents(
-            ingest(spark, plan_inputs(spark, (InputConfig(path=[str(DATA / n) for n in POOL]),)), store)
-        )
-        pool = StageContext(spark, "bench", "filter", 42, scratch).materialize(pool_docs, "pool")
+        planned = plan_inputs(spark, (InputConfig(path=[str(DATA / n) for n in POOL]),))
+        with ingest(spark, planned, store) as ingested:
+            pool = StageContext(spark, "bench", "filter", 42, scratch).materialize(documents(ingested), "pool")
         started = time.perf_counter()
         feature_counts(pool.select(TEXT), 10_000)
         baseline = time.perf_counter() - started

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import shared_corpus
+from tests.conftest import shared_corpus
 from thresher.cli import main
 from thresher.conf import load_config
 from thresher.io.delta import DeltaStore

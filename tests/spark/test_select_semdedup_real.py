@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import shared_corpus
+from tests.conftest import shared_corpus
 from thresher.stages.base import StageContext
 from thresher.stages.fused import run_row_stages
 from thresher.stages.selection.semantic_dedup import SemanticDedup, SemanticDedupParams

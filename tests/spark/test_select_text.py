@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from conftest import shared_corpus
+from tests.conftest import shared_corpus
 from thresher.conf import InputConfig
 from thresher.errors import ThresherError
 from thresher.io.delta import DeltaStore
@@ -51,9 +51,9 @@ def test_dsir_selects_target_like_documents_from_the_real_pool(spark, tmp_path):
     pool_paths = [str(shared_corpus(name)) for name in POOL]
     target_path = str(shared_corpus(TARGET))
     store = DeltaStore(spark, "delta-rs")
-    pool = documents(ingest(spark, plan_inputs(spark, (InputConfig(path=pool_paths),)), store))
     # As in a run, the stage reads committed data (not the JSON files again for every pass).
-    pool = _context(spark, tmp_path, "pool").materialize(pool, "pool")
+    with ingest(spark, plan_inputs(spark, (InputConfig(path=pool_paths),)), store) as ingested:
+        pool = _context(spark, tmp_path, "pool").materialize(documents(ingested), "pool")
     params = DsirParams(target=[target_path], target_count=200)
     selections = []
     for partitions in (1, 4):

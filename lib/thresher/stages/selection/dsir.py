@@ -129,7 +129,8 @@ class Dsir(GlobalStage):
             path=list(p.target), format=p.target_format, fields=FieldMap(text=p.target_text_field, url=None, meta=[])
         )
         store = DeltaStore(ctx.spark, resolve_format(ctx.spark, "auto"))
-        return documents(ingest(ctx.spark, plan_inputs(ctx.spark, (config,)), store)).select(TEXT)
+        with ingest(ctx.spark, plan_inputs(ctx.spark, (config,)), store) as ingested:
+            return ctx.materialize(documents(ingested).select(TEXT), "target")
 
     def _report(
         self,
