@@ -45,7 +45,9 @@ class FieldMap(_Model):
 
 class InputConfig(_Model):
     path: list[str] = Field(min_length=1, description="file, directory or glob; a list reads several")
-    format: Literal["auto", "jsonl", "parquet", "delta"] = "auto"
+    # `run`: the output directory of an earlier thresher run; its kept/ documents are read with every column
+    # (scores and decisions included) as they are ("score once, select many"). `auto` recognises run outputs.
+    format: Literal["auto", "jsonl", "parquet", "delta", "run"] = "auto"
     # Value of the `source` column; defaults to the input's file or directory name.
     source: str | None = None
     fields: FieldMap = FieldMap()
@@ -146,7 +148,7 @@ def load_config(
     if data is None:
         if path is None:
             raise ConfigError("no config given")
-        data = _read_yaml(Path(path))
+        data = read_yaml(Path(path))
     raw = _deep_copy(data)
     for assignment in sets:
         key, value = _split_assignment(assignment, "--set")
@@ -294,7 +296,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from thresher.conf import PipelineConfig, load_config
 from thresher.errors import ResumeError
@@ -17,23 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("config", help="pipeline YAML (see conf/)")
     run.add_argument("--input", help="input path or glob (replaces the config's input paths)")
     run.add_argument("--output", help="output directory (replaces run.output)")
-    run.add_argument("--run-id", help="run id (default: UTC time and input fingerprint)")
-    run.add_argument("--mode", choices=["annotate", "filter"], help="annotate: record decisions; filter: remove")
-    run.add_argument("--stages", help="comma-separated stage ids: run only these stages of the config, in order")
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value by dotted key, e.g. stages.length.min_words=50 (repeatable)",
-    )
-    run.add_argument(
-        "--spark-conf",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Spark setting for this run (repeatable)",
-    )
+    add_run_options(run)
     run.set_defaults(handler=_run)
 
     resume = subparsers.add_parser(
@@ -44,18 +29,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume.set_defaults(handler=_resume)
 
 
-def _run(args: argparse.Namespace) -> int:
-    config = load_config(
-        args.config,
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that starts a run takes (`run`, `select`)."""
+    parser.add_argument("--run-id", help="run id (default: UTC time and input fingerprint)")
+    parser.add_argument("--mode", choices=["annotate", "filter"], help="annotate: record decisions; filter: remove")
+    parser.add_argument("--stages", help="comma-separated stage ids: run only these stages of the config, in order")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key, e.g. stages.length.min_words=50 (repeatable)",
+    )
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Spark setting for this run (repeatable)",
+    )
+
+
+def load_run_config(args: argparse.Namespace, path: str, **overrides: Any) -> PipelineConfig:
+    """The config at `path` with the run options of `args` applied (plus `overrides` for load_config)."""
+    return load_config(
+        path,
         sets=args.set,
-        input_path=args.input,
         output=args.output,
         mode=args.mode,
         run_id=args.run_id,
         only_stages=[s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None,
         spark_conf=args.spark_conf,
+        **overrides,
     )
-    return _execute(config, progress=not args.quiet)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return execute(load_run_config(args, args.config, input_path=args.input), progress=not args.quiet)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -64,10 +74,10 @@ def _resume(args: argparse.Namespace) -> int:
     if manifest is None:
         raise ResumeError(f"{args.output} holds no run (no manifest.json); start one with `thresher run`")
     config = load_config(data=manifest["config"], spark_conf=args.spark_conf, output=args.output)
-    return _execute(config, progress=not args.quiet)
+    return execute(config, progress=not args.quiet)
 
 
-def _execute(config: PipelineConfig, progress: bool) -> int:
+def execute(config: PipelineConfig, progress: bool) -> int:
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline

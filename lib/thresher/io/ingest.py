@@ -3,6 +3,9 @@
 The result is the first checkpoint of a run. Its `quarantine` struct is null for documents and says what is
 wrong for every other record, so `input records == documents + quarantined` holds by construction.
 
+An input of format `run` (an earlier run's output directory) contributes its kept/ documents unchanged, with
+every other column they carry (stage scores and decisions); those columns pass through ingest as they are.
+
 Document ids: the input's id when present (`input.fields.id`), else a hash of file and offset. Repeated input
 ids follow `input.duplicate_ids`: the first occurrence in (file, offset) order keeps the id; the others are
 renamed to `<id>~<hash of file and offset>` or quarantined with reason `duplicate_id`.
@@ -45,6 +48,7 @@ from thresher.io.jsonl import (
     open_decompressed,
     parse_record,
 )
+from thresher.layout import OutputLayout
 from thresher.schema import DOC_ID, DOCUMENT_SCHEMA, META, ORIGIN, ORIGIN_TYPE, SOURCE, TEXT, URL
 
 QUARANTINE = "quarantine"
@@ -91,11 +95,13 @@ def read_records(spark: SparkSession, planned: list[PlannedInput], store: DeltaS
     for item in planned:
         if item.format == "jsonl":
             frames.append(_jsonl_records(spark, item))
+        elif item.format == "run":
+            frames.append(_run_records(item, store))
         else:
             frames.append(_table_records(spark, item, store))
     union = frames[0]
     for frame in frames[1:]:
-        union = union.unionByName(frame)
+        union = union.unionByName(frame, allowMissingColumns=True)
     return union
 
 
@@ -166,12 +172,19 @@ def resolve_ids(records: DataFrame) -> DataFrame:
         F.when(is_doc, F.col(META)).alias(META),
         F.col(ORIGIN),
         quarantine.alias(QUARANTINE),
+        *_extra_columns(records, RECORD_SCHEMA.fieldNames()),
     )
 
 
 def documents(ingested: DataFrame) -> DataFrame:
-    """The documents of an ingest checkpoint, in DOCUMENT_SCHEMA column order."""
-    return ingested.where(F.col(QUARANTINE).isNull()).select(*DOCUMENT_SCHEMA.fieldNames())
+    """The documents of an ingest checkpoint: DOCUMENT_SCHEMA columns first, then any other columns an input
+    brought along (the stage columns of a `run` input); only the quarantine struct is left out."""
+    extra = _extra_columns(ingested, [*DOCUMENT_SCHEMA.fieldNames(), QUARANTINE])
+    return ingested.where(F.col(QUARANTINE).isNull()).select(*DOCUMENT_SCHEMA.fieldNames(), *extra)
+
+
+def _extra_columns(frame: DataFrame, known: list[str]) -> list[str]:
+    return [c for c in frame.columns if c not in known]
 
 
 def quarantined(ingested: DataFrame) -> DataFrame:
@@ -239,6 +252,38 @@ def _jsonl_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
     files = spark.createDataFrame(spark.sparkContext.parallelize(paths, max(1, len(paths))), "path string")
     options = ParseOptions(item.source, item.config.fields, item.config.max_text_chars)
     return files.mapInArrow(_JsonlReader(options, item.config.duplicate_ids), RECORD_SCHEMA)
+
+
+# -- earlier runs ---------------------------------------------------------------------------------------------
+
+
+def _run_records(item: PlannedInput, store: DeltaStore) -> DataFrame:
+    """The kept/ documents of earlier runs, all columns unchanged; they are valid documents by construction."""
+    frames = [store.read(OutputLayout(f.path).kept) for f in item.files]
+    frame = frames[0]
+    for other in frames[1:]:
+        frame = frame.unionByName(other, allowMissingColumns=True)
+    missing = [c for c in DOCUMENT_SCHEMA.fieldNames() if c not in frame.columns]
+    if missing:
+        raise InputError(f"input {item.config.path}: kept/ lacks the document column(s) {missing}")
+    extra = _extra_columns(frame, DOCUMENT_SCHEMA.fieldNames())
+    clashing = sorted(set(extra) & {*RECORD_SCHEMA.fieldNames(), QUARANTINE})
+    if clashing:
+        raise InputError(f"input {item.config.path}: kept/ has column(s) {clashing} that ingest uses itself")
+    return frame.select(
+        F.col(DOC_ID).alias("input_id"),
+        F.col(TEXT),
+        F.col(URL),
+        F.col(SOURCE),
+        F.col(META),
+        F.col(ORIGIN),
+        F.lit(None).cast("long").alias("raw_bytes"),
+        F.lit(None).cast("string").alias("q_reason"),
+        F.lit(None).cast("string").alias("q_error"),
+        F.lit(None).cast("string").alias("q_raw"),
+        F.lit(item.config.duplicate_ids).alias("dup_policy"),
+        *extra,
+    )
 
 
 # -- Parquet and Delta ---------------------------------------------------------------------------------------

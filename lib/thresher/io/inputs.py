@@ -19,8 +19,10 @@ from pyspark.sql import SparkSession
 from thresher.conf import InputConfig
 from thresher.errors import InputError
 from thresher.io import fs
+from thresher.layout import OutputLayout
+from thresher.manifest import read_manifest
 
-Format = Literal["jsonl", "parquet", "delta"]
+Format = Literal["jsonl", "parquet", "delta", "run"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -38,7 +40,7 @@ class PlannedInput:
     config: InputConfig
     format: Format
     source: str
-    # For jsonl/parquet: the files; for delta: the table roots.
+    # For jsonl/parquet: the files; for delta: the table roots; for run: the run output directories.
     files: tuple[InputFile, ...]
 
 
@@ -59,15 +61,22 @@ def fingerprint(planned: list[PlannedInput]) -> str:
 def _plan_one(spark: SparkSession, config: InputConfig) -> PlannedInput:
     files: list[InputFile] = []
     delta_roots: list[InputFile] = []
+    run_roots: list[InputFile] = []
     for pattern in config.path:
         for path in _expand(spark, pattern):
-            if fs.exists(fs.join(path, "_delta_log")):
+            if config.format in ("auto", "run") and fs.exists(OutputLayout(path).manifest):
+                run_roots.append(_run_output(path))
+            elif fs.exists(fs.join(path, "_delta_log")):
                 delta_roots.append(InputFile(path, 0, 0))
             else:
                 files.extend(_files_under(spark, path))
-    if not files and not delta_roots:
+    if not files and not delta_roots and not run_roots:
         raise InputError(f"input {config.path}: no files found")
     fmt = config.format
+    if run_roots or fmt == "run":
+        if files or delta_roots:
+            raise InputError(f"input {config.path}: format run takes only the output directories of thresher runs")
+        return PlannedInput(config, "run", config.source or "run", tuple(run_roots))
     if fmt == "auto":
         fmt = _detect_format(config, files, delta_roots)
     if fmt == "delta":
@@ -82,6 +91,22 @@ def _plan_one(spark: SparkSession, config: InputConfig) -> PlannedInput:
             raise InputError(f"input {config.path}: no {fmt} files among {len(files)} file(s)")
     source = config.source or _default_source(config.path[0])
     return PlannedInput(config, fmt, source, tuple(sorted(chosen, key=lambda f: f.path)))
+
+
+def _run_output(path: str) -> InputFile:
+    """A finished run's output directory; its manifest's size and time stand for the kept/ table in the input
+    fingerprint (they change whenever that run writes its final tables again)."""
+    layout = OutputLayout(path)
+    manifest = read_manifest(layout.manifest) or {}
+    if manifest.get("status") != "succeeded":
+        raise InputError(
+            f"input {path}: the run there has status {manifest.get('status')!r}, not 'succeeded'; finish it first "
+            f"(thresher resume {path})"
+        )
+    if not fs.exists(fs.join(layout.kept, "_delta_log")):
+        raise InputError(f"input {path}: the run has no kept/ table")
+    info = fs.list_files(layout.manifest)[0]
+    return InputFile(path, info.size, info.mtime_ms)
 
 
 def _detect_format(config: InputConfig, files: list[InputFile], delta_roots: list[InputFile]) -> Format:

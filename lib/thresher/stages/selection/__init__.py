@@ -1,0 +1,1 @@
+"""Selection stages: semantic dedup, cluster-balanced sampling, prototype pruning, DSIR, budgets."""

@@ -1,0 +1,146 @@
+"""`budget`: keep the best documents up to a word (token) or document budget, with mixture weights.
+
+Documents are ranked by a score (a weighted sum of score columns, e.g. `quality_fasttext.score`; higher is
+better; documents with a null score rank last; ties by doc_id). With `mixture_by` (a column such as `source`
+or `language.lang`) the budget is split across its values by `mixture` weights (values not listed get
+`other_weight`; without `mixture` every value weighs the same); a group with fewer words than its share gives
+the rest to the other groups in proportion to their weights. Each group keeps its best documents while their
+running total stays within its share.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, LongType, NumericType, StringType, StructField
+
+from thresher.errors import ThresherError
+from thresher.schema import DOC_ID, TEXT
+from thresher.select.columns import require_column
+from thresher.select.quotas import water_fill
+from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_totals
+from thresher.select.result import attach
+from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.registry import register
+from thresher.stats import words_column
+
+OVER_BUDGET = "over_budget"
+_MAX_GROUPS = 10_000
+_NO_GROUP = "(none)"
+
+
+class BudgetParams(StageParams):
+    unit: Literal["words", "docs"] = "words"
+    budget: int = Field(default=0, ge=0)
+    # Score column (dotted path) -> weight; the ranking score is the weighted sum. Empty: rank by doc_id only.
+    scores: dict[str, float] = Field(default_factory=dict)
+    # Column whose values share the budget (source, language.lang, ...); null values form the group "(none)".
+    mixture_by: str | None = None
+    # Value -> weight; empty: equal shares.
+    mixture: dict[str, float] = Field(default_factory=dict)
+    other_weight: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BudgetParams:
+        if self.budget <= 0:
+            raise ValueError("budget: required, a positive number of words or documents")
+        if self.mixture and not self.mixture_by:
+            raise ValueError("mixture weights need mixture_by (the column whose values they weight)")
+        if any(w < 0 for w in self.mixture.values()):
+            raise ValueError("mixture weights must be non-negative")
+        return self
+
+
+@register
+class Budget(GlobalStage):
+    """Keep the highest-scoring documents up to a word or document budget, per mixture group."""
+
+    id = "budget"
+    Params = BudgetParams
+    params: BudgetParams
+
+    def signal_fields(self) -> list[StructField]:
+        return [
+            StructField("score", DoubleType()),
+            StructField("group", StringType()),
+            StructField("size", LongType()),
+            StructField("running", LongType()),
+            StructField("quota", LongType()),
+        ]
+
+    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        p = self.params
+        self._check_columns(df)
+        size = words_column(F.col(TEXT)) if p.unit == "words" else F.lit(1).cast("long")
+        frame = df.select(DOC_ID, self._group().alias(GROUP), size.alias(VALUE), self._score().alias("_score"))
+        totals = frame.groupBy(GROUP).agg(F.sum(VALUE).alias("total"), F.count(F.lit(1)).alias("docs"))
+        groups = sorted(totals.limit(_MAX_GROUPS + 1).collect(), key=lambda r: r[GROUP])
+        if len(groups) > _MAX_GROUPS:
+            raise ThresherError(f"stage {self.id}: mixture_by {p.mixture_by!r} has more than {_MAX_GROUPS} values")
+        names = [r[GROUP] for r in groups]
+        capacity = np.array([r["total"] for r in groups], dtype=np.float64)
+        weights = np.array([self._weight(name) for name in names], dtype=np.float64)
+        quotas = water_fill(capacity, weights, p.budget, integer=True) if names else np.zeros(0, dtype=np.int64)
+        ranked = running_totals(frame, [OrderKey("_score", descending=True)], ctx, "ranked")
+        quota_table = ctx.spark.createDataFrame(
+            [(n, int(q)) for n, q in zip(names, quotas, strict=True)], f"{GROUP} string, _quota long"
+        )
+        decisions = ctx.materialize(
+            ranked.join(F.broadcast(quota_table), on=GROUP).join(frame.select(DOC_ID, "_score"), on=DOC_ID),
+            "decisions",
+        )
+        picked = F.col(RUNNING) <= F.col("_quota")
+        chosen = decisions.where(picked).agg(F.count(F.lit(1)).alias("docs"), F.sum(VALUE).alias("units")).first()
+        ctx.metrics.update(
+            budget=p.budget, selected_docs=chosen["docs"], selected_units=chosen["units"] or 0, groups=len(names)
+        )
+        ctx.details["groups"] = {
+            name: {"available": int(capacity[i]), "weight": float(weights[i]), "quota": int(quotas[i])}
+            for i, name in enumerate(names)
+        }
+        return attach(
+            df,
+            decisions.select(DOC_ID, "_score", F.col(GROUP).alias("_grp"), VALUE, RUNNING, "_quota"),
+            self.id,
+            keep=F.col(RUNNING) <= F.col("_quota"),
+            reason=F.lit(OVER_BUDGET),
+            signals=[
+                F.col("_score").alias("score"),
+                F.col("_grp").alias("group"),
+                F.col(VALUE).alias("size"),
+                F.col(RUNNING).alias("running"),
+                F.col("_quota").alias("quota"),
+            ],
+        )
+
+    def _weight(self, group: str) -> float:
+        p = self.params
+        if not p.mixture:
+            return 1.0
+        return p.mixture.get(group, p.other_weight)
+
+    def _group(self) -> Column:
+        if not self.params.mixture_by:
+            return F.lit(_NO_GROUP)
+        return F.coalesce(F.col(self.params.mixture_by).cast("string"), F.lit(_NO_GROUP))
+
+    def _score(self) -> Column:
+        if not self.params.scores:
+            return F.lit(None).cast("double")
+        terms = [F.col(path).cast("double") * F.lit(weight) for path, weight in self.params.scores.items()]
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total
+
+    def _check_columns(self, df: DataFrame) -> None:
+        if self.params.mixture_by:
+            require_column(df, self.params.mixture_by, self.id, "mixture_by")
+        for path in self.params.scores:
+            kind = require_column(df, path, self.id, "score")
+            if not isinstance(kind, NumericType):
+                raise ThresherError(f"stage {self.id}: score column {path!r} is {kind.simpleString()}, not numeric")
