@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import shared_corpus
+from tests.conftest import shared_corpus
 from thresher.conf import load_config
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.runner import run_pipeline

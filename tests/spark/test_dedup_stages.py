@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dedup_docs import document, near_duplicate, vocabulary
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from tests.spark.dedup_docs import document, near_duplicate, vocabulary
 from thresher.errors import ConfigError
 from thresher.stages.base import GlobalStage, StageContext
 from thresher.stages.exact_dedup import ExactDedup, ExactDedupParams
