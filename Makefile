@@ -15,7 +15,7 @@ LINT_PATHS := $(wildcard lib tests bench jobs)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv models-venv demo test lint bench dist clean report-screenshot
+.PHONY: reference-venv venv models-venv demo test lint bench dist clean report-screenshot
 
 venv: $(STAMP)
 
@@ -54,7 +54,17 @@ lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-bench: models-venv
+# The reference implementation of the quality benchmarks lives in its own venv, never in thresher's.
+REFERENCE_VENV := build/venvs/datatrove
+reference-venv: $(REFERENCE_VENV)/.installed
+
+$(REFERENCE_VENV)/.installed:
+	$(PYTHON) -m venv $(REFERENCE_VENV)
+	$(REFERENCE_VENV)/bin/python -m pip install -q --disable-pip-version-check datatrove==0.10.1 spacy==3.8.18 regex
+	touch $@
+
+bench: models-venv reference-venv
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models,bench]'
 	$(BIN)/python -m bench.run_all
 
 dist: venv

@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SHARED_DATA = Path(os.environ.get("THRESHER_SHARED_DATA", ROOT.parent / "shared" / "data"))
 # The venv with datatrove==0.10.1 (and spacy, regex) installed: see the README's benchmark section.
-REFERENCE_PYTHON = Path(os.environ.get("THRESHER_DATATROVE_PYTHON", "/work/venvs/datatrove/bin/python"))
+# `make bench` creates it there.
+REFERENCE_PYTHON = Path(
+    os.environ.get("THRESHER_DATATROVE_PYTHON", ROOT / "build" / "venvs" / "datatrove" / "bin" / "python")
+)
 REFERENCE_SCRIPT = ROOT / "bench" / "datatrove_reference.py"
 
 
@@ -25,10 +28,8 @@ def corpora() -> list[Path]:
 def check_reference() -> None:
     if not REFERENCE_PYTHON.exists():
         raise SystemExit(
-            f"reference venv not found: {REFERENCE_PYTHON}. Create it with\n"
-            "  python3.11 -m venv /work/venvs/datatrove && /work/venvs/datatrove/bin/pip install "
-            "datatrove==0.10.1 spacy==3.8.18 regex\n"
-            "or point THRESHER_DATATROVE_PYTHON at its python."
+            f"reference venv not found: {REFERENCE_PYTHON}. `make bench` creates it (make reference-venv), or\n"
+            "point THRESHER_DATATROVE_PYTHON at the python of a venv with datatrove==0.10.1 spacy==3.8.18 regex."
         )
 
 

@@ -1,0 +1,132 @@
+"""Run every benchmark, each in its own process, and print the headline numbers (`make bench`).
+
+    python -m bench.run_all [--only NAME ...] [--full]
+
+Each benchmark writes bench/results/<name>.json; this script only orchestrates and summarises. Targets are
+ratios against a baseline measured in the same run (see each benchmark's docstring). `--full` adds the 1M-document
+point of the dedup scaling run (about 10 minutes and 6 GB of driver memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench._common import RESULTS, ROOT
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    args: tuple[str, ...]
+    headline: Callable[[Any], str]
+    full_args: tuple[str, ...] = field(default=())
+
+
+def _quality_agreement(r: dict) -> str:
+    return (
+        f"lowest agreement with datatrove over all corpora and rule sets: {r['lowest_agreement']:.2%} (target >= 97%)"
+    )
+
+
+def _quality_speed(r: dict) -> str:
+    return (
+        f"fused pass {r['ratio_fused_pass']:.1f}x datatrove per core (target >= 10x), "
+        f"whole run {r['ratio_whole_run']:.1f}x"
+    )
+
+
+def _dedup_accuracy(r: dict) -> str:
+    default = next(
+        x for x in r["runs"] if x["threshold"] == 0.8 and x["verify"] == "exact" and (x["bands"], x["rows"]) == (14, 8)
+    )
+    return f"threshold 0.8: precision {default['precision']:.3f} (>= 0.95), recall {default['recall']:.3f} (>= 0.90)"
+
+
+def _dedup_speed(r: dict) -> str:
+    return (
+        f"{r['documents']} docs: thresher {r['thresher']['docs_per_second']:.0f} docs/s = "
+        f"{r['thresher_vs_mllib_speed']:.1f}x MLlib (target >= 3x); datasketch "
+        f"{r['datasketch']['docs_per_second']:.0f} docs/s"
+    )
+
+
+def _dedup_scaling(r: list) -> str:
+    points = ", ".join(f"{p['size']:,}: {p['seconds']:.0f} s" for p in r)
+    ratios = ", ".join(f"x{b['seconds'] / a['seconds']:.2f}" for a, b in itertools.pairwise(r))
+    return f"{points} (time ratio per 10x documents: {ratios})"
+
+
+def _embed(r: dict) -> str:
+    return (
+        ", ".join(f"{run['cores']} core(s): Spark {run['ratio']:.2f} of plain encode" for run in r["runs"])
+        + " (target >= 0.90)"
+    )
+
+
+def _dsir(r: dict) -> str:
+    return ", ".join(f"{run['selected']} selected: KL reduction {run['kl_reduction']:.3f}" for run in r["runs"])
+
+
+def _report_stats(r: dict) -> str:
+    return (
+        ", ".join(f"{name}: stats {p['stats_to_pass']:.2f}x of the pass" for name, p in r["passes"].items())
+        + f"; report {r['report_seconds']:.1f} s"
+    )
+
+
+BENCHMARKS = (
+    Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
+    Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814"), _quality_speed),
+    Benchmark("dedup_accuracy", (), _dedup_accuracy),
+    Benchmark("dedup_speed", ("--variants", "16"), _dedup_speed),
+    Benchmark(
+        "dedup_scaling",
+        ("--sizes", "10000", "100000"),
+        _dedup_scaling,
+        full_args=("--sizes", "10000", "100000", "1000000"),
+    ),
+    Benchmark("embed_throughput", (), _embed),
+    Benchmark("select_dsir", (), _dsir),
+    Benchmark("report_stats", ("--docs", "20000"), _report_stats),
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHMARKS])
+    parser.add_argument("--full", action="store_true", help="include the 1M-document dedup scaling point")
+    args = parser.parse_args()
+    chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    outcomes: list[tuple[str, float, str]] = []
+    for bench in chosen:
+        command = [
+            sys.executable,
+            "-m",
+            f"bench.{bench.name}",
+            *(bench.full_args if args.full and bench.full_args else bench.args),
+        ]
+        print(f"\n=== {' '.join(command[1:])}", flush=True)
+        started = time.perf_counter()
+        status = subprocess.run(command, cwd=ROOT).returncode
+        seconds = time.perf_counter() - started
+        result_file = RESULTS / f"{bench.name}.json"
+        if status != 0 or not result_file.exists():
+            outcomes.append((bench.name, seconds, f"FAILED (exit {status})"))
+            continue
+        outcomes.append((bench.name, seconds, bench.headline(json.loads(result_file.read_text()))))
+    print("\n=== summary (bench/results/*.json hold every number)")
+    for name, seconds, line in outcomes:
+        print(f"{name:<18} {seconds:>7.0f} s  {line}")
+    return 1 if any(line.startswith("FAILED") for _, _, line in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
