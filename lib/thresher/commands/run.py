@@ -9,6 +9,7 @@ from thresher.conf import PipelineConfig, load_config
 from thresher.errors import ResumeError
 from thresher.layout import OutputLayout
 from thresher.manifest import read_manifest
+from thresher.plan import check_until
 from thresher.summary import print_summary
 
 
@@ -20,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--run-id", help="run id (default: UTC time and input fingerprint)")
     run.add_argument("--mode", choices=["annotate", "filter"], help="annotate: record decisions; filter: remove")
     run.add_argument("--stages", help="comma-separated stage ids: run only these stages of the config, in order")
+    run.add_argument(
+        "--until",
+        metavar="STAGE",
+        help="stop after the segment that runs STAGE (the full pipeline's plan, so a later run reuses what this "
+        "one committed); the final tables are written by a run without --until",
+    )
     run.add_argument(
         "--set",
         action="append",
@@ -55,7 +62,9 @@ def _run(args: argparse.Namespace) -> int:
         only_stages=[s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None,
         spark_conf=args.spark_conf,
     )
-    return _execute(config)
+    if args.until is not None:
+        check_until(args.until, config.stage_ids)
+    return _execute(config, args.until)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -67,10 +76,10 @@ def _resume(args: argparse.Namespace) -> int:
     return _execute(config)
 
 
-def _execute(config: PipelineConfig) -> int:
+def _execute(config: PipelineConfig, until: str | None = None) -> int:
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.runner import run_pipeline
 
-    result = run_pipeline(config)
+    result = run_pipeline(config, until=until)
     print_summary(result, sys.stdout)
     return 0
