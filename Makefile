@@ -4,11 +4,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test-only tools, kept out of `make demo`'s install: papermill + ipykernel (notebook tests) in .venv, and
+# Airflow in a venv of its own (it pins much of its own dependency tree; tasks run thresher in .venv).
+NOTEBOOK_STAMP := $(VENV)/.installed-notebooks
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 DEMO_DIR := build/demo
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv demo test lint bench dist clean
+.PHONY: venv airflow-venv demo test lint bench dist dist-env clean
 
 venv: $(STAMP)
 
@@ -17,12 +22,24 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+$(NOTEBOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks]'
+	touch $(NOTEBOOK_STAMP)
+
+airflow-venv: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): constraints.txt
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+		apache-airflow apache-airflow-providers-apache-spark
+	touch $(AIRFLOW_STAMP)
+
 demo: venv
 	rm -rf $(DEMO_DIR)
 	$(BIN)/thresher demo-corpus $(DEMO_DIR)/corpus.jsonl --docs 3000
 	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
 
-test: venv
+test: venv $(NOTEBOOK_STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/ruff check lib tests bench jobs
 	$(BIN)/python -m pytest -q
 
@@ -33,8 +50,10 @@ lint: venv
 bench: venv
 	$(BIN)/python -m bench.run_all
 
+# The wheel (pip install on a cluster's nodes or into an image) and a zip of the package for --py-files.
 dist: venv
-	$(BIN)/python -m pip wheel --no-deps -w dist .
+	$(BIN)/python -m pip wheel -q --no-deps -w dist .
+	$(BIN)/python jobs/build_pyfiles.py dist
 
 clean:
-	rm -rf build dist $(VENV) .pytest_cache .ruff_cache
+	rm -rf build dist $(VENV) $(AIRFLOW_VENV) .pytest_cache .ruff_cache
