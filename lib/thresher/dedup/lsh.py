@@ -1,0 +1,56 @@
+"""LSH banding with DataFrames: documents sharing a band bucket become candidate duplicates.
+
+Candidate edges are stars: every member of a bucket is linked to the bucket's smallest node, so a bucket of
+k documents yields k - 1 edges instead of k(k-1)/2 pairs. Bucket sizes and smallest members come from one
+aggregation, whose map-side combine collapses even a bucket of millions of documents. Members are then
+joined to their bucket's smallest node; oversized buckets (more than `oversized` members, e.g. thousands of
+copies of one page) are joined by broadcast instead, so no task receives a whole hot bucket.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from thresher.stages.base import StageContext
+
+NODE = "node"
+BUCKET = "bucket"
+
+
+def bucket_edges(rows: DataFrame, ctx: StageContext, oversized: int, name: str) -> tuple[DataFrame, dict[str, float]]:
+    """Star edges (a = member, b = smallest member) of the buckets in `rows` (node, bucket), and stats."""
+    shared = rows.groupBy(BUCKET).agg(F.count(F.lit(1)).alias("size"), F.min(NODE).alias("root"))
+    shared = ctx.materialize(shared.where(F.col("size") > 1), name)
+    size = F.col("size")
+    stats = shared.agg(
+        F.count(F.lit(1)).alias("shared_buckets"),
+        F.count(F.when(size > oversized, 1)).alias("oversized_buckets"),
+        F.coalesce(F.sum(F.when(size > oversized, size)), F.lit(0)).alias("oversized_bucket_members"),
+        F.coalesce(F.max(size), F.lit(0)).alias("largest_bucket"),
+        F.coalesce(F.sum(size * (size - 1) / 2), F.lit(0)).alias("candidate_pairs"),
+    ).first()
+    normal = shared.where(size <= oversized).select(BUCKET, "root")
+    edges = rows.join(normal, BUCKET)
+    if stats["oversized_buckets"]:
+        hot = shared.where(size > oversized).select(BUCKET, "root")
+        edges = edges.unionByName(rows.join(F.broadcast(hot), BUCKET))
+    edges = edges.where(F.col(NODE) != F.col("root")).select(F.col(NODE).alias("a"), F.col("root").alias("b"))
+    return edges.distinct(), {k: float(v) for k, v in stats.asDict().items()}
+
+
+def verify_edges(edges: DataFrame, nodes: DataFrame, method: str, threshold: float) -> DataFrame:
+    """The edges whose endpoints are similar enough: estimated Jaccard from the signatures
+    (`method="signature"`, column `signature` of `nodes`) or exact Jaccard of the shingle sets
+    (`method="exact"`, column `shingle_set`)."""
+    column = "signature" if method == "signature" else "shingle_set"
+    left = nodes.select(F.col(NODE).alias("a"), F.col(column).alias("x"))
+    right = nodes.select(F.col(NODE).alias("b"), F.col(column).alias("y"))
+    pairs = edges.join(left, "a").join(right, "b")
+    x, y = F.col("x"), F.col("y")
+    if method == "signature":
+        agreeing = F.aggregate(F.zip_with(x, y, lambda p, q: (p == q).cast("int")), F.lit(0), lambda acc, v: acc + v)
+        similarity = agreeing / F.size(x)
+    else:
+        similarity = F.size(F.array_intersect(x, y)) / F.size(F.array_union(x, y))
+    return pairs.where(similarity >= F.lit(threshold)).select("a", "b")

@@ -1,0 +1,38 @@
+"""`url_dedup`: documents with the same normalized URL; one per URL is kept."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql.types import StringType, StructField
+
+from thresher.dedup.batches import UrlKeyBatches
+from thresher.dedup.by_key import dedup_by_key
+from thresher.dedup.clusters import CLUSTER_FIELDS
+from thresher.dedup.keep import KeepParams
+from thresher.dedup.urls import UrlNormalization
+from thresher.schema import URL
+from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.registry import register
+
+DUPLICATE_URL = "duplicate_url"
+
+
+class UrlDedupParams(KeepParams):
+    normalization: UrlNormalization = UrlNormalization()
+
+
+@register
+class UrlDedup(GlobalStage):
+    """Same page fetched twice: same normalized URL (documents without a usable URL are kept)."""
+
+    id = "url_dedup"
+    Params = UrlDedupParams
+    params: UrlDedupParams
+
+    def signal_fields(self) -> list[StructField]:
+        # url_key: the normalized URL; null without a URL that has a host.
+        return [*CLUSTER_FIELDS, StructField("url_key", StringType(), True)]
+
+    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        keys = UrlKeyBatches(self.params.normalization)
+        return dedup_by_key(df, ctx, self.id, self.params, keys, URL, DUPLICATE_URL, "url_key")
