@@ -306,6 +306,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def parse_spark_conf(assignments: Sequence[str]) -> dict[str, str]:
+    """`--spark-conf KEY=VALUE` options of commands that start Spark without a pipeline config."""
+    return dict(_split_assignment(a, "--spark-conf") for a in assignments)
+
+
 def _split_assignment(assignment: str, option: str) -> tuple[str, str]:
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():

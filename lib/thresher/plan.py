@@ -56,6 +56,10 @@ class Plan:
     def stage_ids(self) -> list[str]:
         return [s.id for seg in self.segments for s in seg.stages]
 
+    def stages_before(self, segment: Segment) -> list[Stage]:
+        """The stages of the segments that run before `segment` (their columns reach it)."""
+        return [s for earlier in self.segments[: segment.index - 1] for s in earlier.stages]
+
     def segment_of(self, stage_id: str) -> Segment:
         """The segment that runs `stage_id` (with fused row stages, the whole pass that contains it)."""
         check_until(stage_id, self.stage_ids())

@@ -41,7 +41,7 @@ from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
 from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE, STATS_SCHEMA
 from thresher.spark import get_spark, set_job_description
-from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats
 
@@ -111,7 +111,9 @@ class Runner:
                     segment_input = documents(ingested)
                 else:
                     segment_input = self._passed_on(previous, previous_segment)
-                previous = self._run_segment(segment, segment_input, stage_index, passed, manifest, reused)
+                previous = self._run_segment(
+                    segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
+                )
                 previous_segment = segment
                 stage_index += len(segment.stages)
                 passed = int(self.stats_rows[segment.last.id]["docs_out"])
@@ -133,6 +135,8 @@ class Runner:
         ordered = sorted(
             (r for r in self.stats_rows.values() if r["stage_index"] < stage_index), key=lambda r: r["stage_index"]
         )
+        if self.config.run.report and last is None:
+            self._write_report()
         stopped_after = last.name if last is not None else None
         return RunResult(run_id, self.layout.root, totals, ordered, sorted(reused), stopped_after)
 
@@ -144,6 +148,21 @@ class Runner:
         manifest["stopped_after"] = last.name
         write_manifest(self.layout.manifest, manifest)
         log.info("%s: stopping here as requested; a run without --until writes the final tables", last.name)
+
+    def _write_report(self) -> None:
+        """report.html is derived from the committed tables: failing to write it does not fail the run, which
+        `thresher report OUTPUT_DIR` can report on later."""
+        from thresher.report.run_report import write_run_report
+
+        clock = time.perf_counter()
+        try:
+            path = write_run_report(self.spark, self.layout.root)
+        except Exception:
+            log.exception("report.html not written; run `thresher report %s` to retry", self.layout.root)
+            return
+        finally:
+            set_job_description(self.spark, None)
+        log.info("report: %s (%.1f s)", path, time.perf_counter() - clock)
 
     def _passed_on(self, checkpoint: DataFrame, segment: Segment | None) -> DataFrame:
         """The rows of a checkpoint that go on to the next segment."""
@@ -304,6 +323,7 @@ class Runner:
         expected_in: int,
         manifest: dict[str, Any],
         reused: set[str],
+        earlier_stages: list[Stage],
     ) -> DataFrame:
         name = segment.name
         run_id = manifest["run_id"]
@@ -312,7 +332,7 @@ class Runner:
             checkpoint = self.store.read(self.layout.checkpoint(name))
             timings = {s.id: self._timing_from_manifest(manifest, name) for s in segment.stages}
         else:
-            log.info("%s: started with %d documents", name, expected_in)
+            log.info("%s: started with %d documents (%s)", name, expected_in, _describe_pass(segment))
             set_job_description(self.spark, f"thresher {name} ({run_id})")
             started, clock = now(), time.perf_counter()
             fs.delete(self.layout.checkpoint(name))
@@ -333,8 +353,12 @@ class Runner:
         missing = [s for s in segment.stages if s.id not in self.stats_rows]
         if missing:
             set_job_description(self.spark, f"thresher stats {name} ({run_id})")
-            rows = segment_stats(checkpoint, segment, first_index, run_id, self.mode, expected_in, timings)
+            clock = time.perf_counter()
+            rows = segment_stats(
+                checkpoint, segment, first_index, run_id, self.mode, expected_in, timings, earlier_stages
+            )
             self._append_stats([r for r in rows if r["stage"] in {s.id for s in missing}])
+            manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         for stage in segment.stages:
             row = self.stats_rows[stage.id]
             log.info(
@@ -431,6 +455,14 @@ class Runner:
             union = union.unionByName(frame, allowMissingColumns=True)
         stage_columns = [c for c in union.columns if c not in (*CANONICAL_COLUMNS, STAGE, REASON)]
         return union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
+
+
+def _describe_pass(segment: Segment) -> str:
+    if not segment.is_row_pass:
+        return f"global stage {segment.last.id}"
+    if len(segment.stages) == 1:
+        return f"row stage {segment.last.id}"
+    return f"row stages {', '.join(s.id for s in segment.stages)} fused in one pass"
 
 
 def _check_global_output(stage: GlobalStage, frame: DataFrame, output: DataFrame) -> None:

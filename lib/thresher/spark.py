@@ -87,9 +87,20 @@ def has_delta_jvm(spark: SparkSession) -> bool:
         return False
 
 
+_current_description: str | None = None
+
+
 def set_job_description(spark: SparkSession, description: str | None) -> None:
-    """Label the Spark jobs that follow (shown in the Spark UI's job list)."""
+    """Label the Spark jobs that follow (shown in the Spark UI's job list and by the progress line)."""
+    global _current_description
+    _current_description = description
     try:
         spark.sparkContext.setJobDescription(description)  # type: ignore[arg-type]
     except Exception:
         log.debug("cannot set the Spark job description")
+
+
+def current_job_description() -> str | None:
+    """The description last set by `set_job_description` (Spark keeps it per thread; the progress line reads it
+    from its own)."""
+    return _current_description

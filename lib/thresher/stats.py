@@ -8,22 +8,42 @@ for every stage, docs_in == docs_out + docs_excluded, and docs_in equals what th
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ByteType, DoubleType, FloatType, IntegerType, LongType, ShortType
+from pyspark.sql.types import (
+    BooleanType,
+    ByteType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    LongType,
+    ShortType,
+    StringType,
+)
 
 from thresher.errors import InvariantError
 from thresher.io.ingest import QUARANTINE
 from thresher.plan import Segment
-from thresher.schema import TEXT
-from thresher.stages.base import GlobalStage, Mode
+from thresher.schema import KEEP, REASON, REWRITE_FIELDS, TEXT
+from thresher.signal_bins import Bins, choose_bins
+from thresher.stages.base import GlobalStage, Mode, Stage
 
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
-_NUMERIC = (ByteType, ShortType, IntegerType, LongType, FloatType, DoubleType)
+_INTEGRAL = (ByteType, ShortType, IntegerType, LongType)
+_NUMERIC = (*_INTEGRAL, FloatType, DoubleType)
+# A stage whose result has a string field of this name detects each document's language (e.g. `language.lang`):
+# the stats of it and of every later stage count documents per language.
+LANGUAGE_FIELD = "lang"
+UNDETERMINED_LANGUAGE = "und"
+# Reason counted for a document a stage dropped without giving one.
+UNSPECIFIED_REASON = "unspecified"
+# Histogram key of NaN and infinite values.
+NON_FINITE = "non_finite"
 
 
 def words_column(text: Column) -> Column:
@@ -83,9 +103,18 @@ def segment_stats(
     mode: Mode,
     expected_in: int,
     timings: dict[str, StageTiming],
+    earlier_stages: Sequence[Stage] = (),
 ) -> list[dict[str, Any]]:
-    """One stats row per stage of `segment`; raises InvariantError when documents were lost or invented."""
+    """One stats row per stage of `segment`; raises InvariantError when documents were lost or invented.
+
+    Two jobs over the checkpoint: one aggregation for the exact counts, sums and the quantiles of every
+    numeric signal, then one grouped count of categorical tallies (reasons, histogram bins chosen from those
+    quantiles, boolean signals, languages). `earlier_stages` (the stages of earlier segments, whose columns
+    the checkpoint carries) may hold the stage that detected each document's language.
+    """
     stages = segment.stages
+    signals = stage_signals(segment)
+    numeric = [s for s in signals if s.kind == "numeric"]
     measures = _length_measures(segment)
     aggregates: list[Column] = [F.count(F.lit(1)).alias("total")]
     for stage, (chars_in, chars_out, words_in, words_out) in zip(stages, measures, strict=True):
@@ -102,6 +131,8 @@ def segment_stats(
             F.coalesce(F.sum(F.when(reached, words_in)), F.lit(0)).alias(f"{stage.id}__words_in"),
             F.coalesce(F.sum(F.when(passed, words_out)), F.lit(0)).alias(f"{stage.id}__words_out"),
         ]
+    for i, signal in enumerate(numeric):
+        aggregates += _moment_aggregates(signal, f"n{i}")
     counts = checkpoint.agg(*aggregates).first().asDict()
     total = int(counts["total"])
     if total != expected_in:
@@ -112,26 +143,21 @@ def segment_stats(
         distinct = checkpoint.select("doc_id").distinct().count()
         if distinct != total:
             raise InvariantError(f"segment {segment.name}: {total - distinct} duplicated doc_id rows in its output")
-    reasons = _reason_counts(checkpoint, segment)
-    signals = _signal_summaries(checkpoint, segment)
+    decided = _check_conservation(segment, counts, expected_in, mode)
+    summaries = {s: _numeric_summary(s, counts, f"n{i}") for i, s in enumerate(numeric)}
+    bins = {s: _bins_of(s, summary) for s, summary in summaries.items() if summary["count"]}
+    languages = language_columns(segment, earlier_stages)
+    tallies = _tallies(checkpoint, segment, signals, bins, languages)
     rows = []
-    docs_in = expected_in
     for offset, stage in enumerate(stages):
-        reached = int(counts[f"{stage.id}__in"])
-        kept = int(counts[f"{stage.id}__kept"])
-        undecided = int(counts[f"{stage.id}__undecided"])
-        if reached != docs_in:
-            raise InvariantError(
-                f"stage {stage.id}: {docs_in} documents were passed to it but it decided on {reached}"
-            )
-        if undecided:
-            raise InvariantError(f"stage {stage.id}: {undecided} documents have no keep/drop decision")
-        flagged = reached - kept
-        excluded = flagged if mode == "filter" else 0
-        docs_out = reached - excluded
-        if docs_out + excluded != reached:
-            raise InvariantError(f"stage {stage.id}: docs_in {reached} != docs_out {docs_out} + excluded {excluded}")
+        reached, docs_out, excluded, flagged = decided[stage.id]
         timing = timings[stage.id]
+        extra = {}
+        if stage.id in languages:
+            extra["languages"] = {
+                "source": languages[stage.id],
+                "counts": _counts_by_key(tallies, ("lang", stage.id, "")),
+            }
         rows.append(
             _row(
                 run_id,
@@ -148,12 +174,38 @@ def segment_stats(
                 chars_out=int(counts[f"{stage.id}__chars_out"]),
                 words_in=int(counts[f"{stage.id}__words_in"]),
                 words_out=int(counts[f"{stage.id}__words_out"]),
-                reason_counts=reasons.get(stage.id, {}),
-                signals=signals.get(stage.id, {}),
+                reason_counts={k: v["in"] for k, v in _counts_by_key(tallies, ("reason", stage.id, "")).items()},
+                signals=_signal_summaries(stage, signals, summaries, bins, tallies),
+                extra=extra,
             )
         )
-        docs_in = docs_out
     return rows
+
+
+def _check_conservation(
+    segment: Segment, counts: dict[str, Any], expected_in: int, mode: Mode
+) -> dict[str, tuple[int, int, int, int]]:
+    """(docs_in, docs_out, docs_excluded, docs_flagged) per stage, after checking every document is accounted."""
+    out = {}
+    docs_in = expected_in
+    for stage in segment.stages:
+        reached = int(counts[f"{stage.id}__in"])
+        kept = int(counts[f"{stage.id}__kept"])
+        undecided = int(counts[f"{stage.id}__undecided"])
+        if reached != docs_in:
+            raise InvariantError(
+                f"stage {stage.id}: {docs_in} documents were passed to it but it decided on {reached}"
+            )
+        if undecided:
+            raise InvariantError(f"stage {stage.id}: {undecided} documents have no keep/drop decision")
+        flagged = reached - kept
+        excluded = flagged if mode == "filter" else 0
+        docs_out = reached - excluded
+        if docs_out + excluded != reached:
+            raise InvariantError(f"stage {stage.id}: docs_in {reached} != docs_out {docs_out} + excluded {excluded}")
+        out[stage.id] = (reached, docs_out, excluded, flagged)
+        docs_in = docs_out
+    return out
 
 
 def _length_measures(segment: Segment) -> list[tuple[Column, Column, Column, Column]]:
@@ -179,62 +231,217 @@ def _length_measures(segment: Segment) -> list[tuple[Column, Column, Column, Col
     return measures
 
 
-def _reason_counts(checkpoint: DataFrame, segment: Segment) -> dict[str, dict[str, int]]:
-    entries = F.array(
-        *[
-            F.struct(
-                F.lit(s.id).alias("stage"),
-                F.col(s.id).getField("keep").alias("keep"),
-                F.col(s.id).getField("reason").alias("reason"),
-            )
-            for s in segment.stages
-        ]
-    )
-    rows = (
-        checkpoint.select(F.explode(entries).alias("e"))
-        .where(F.col("e.keep") == F.lit(False))
-        .groupBy("e.stage", F.coalesce(F.col("e.reason"), F.lit("unspecified")).alias("reason"))
-        .count()
-        .collect()
-    )
-    out: dict[str, dict[str, int]] = {}
-    for row in rows:
-        out.setdefault(row["stage"], {})[row["reason"]] = int(row["count"])
-    return out
+@dataclass(frozen=True)
+class Signal:
+    """A numeric or boolean field of a stage's result struct."""
+
+    stage: Stage
+    name: str
+    kind: Literal["numeric", "boolean"]
+    integral: bool
+
+    @property
+    def column(self) -> Column:
+        return F.col(self.stage.id).getField(self.name)
 
 
-def numeric_signals(segment: Segment) -> list[tuple[str, str]]:
-    """(stage id, field) of every numeric signal the segment's stages write."""
+def stage_signals(segment: Segment) -> list[Signal]:
+    """Every numeric and boolean signal the segment's stages write (not `keep`, not the rewrite counters)."""
+    skip = {KEEP, *(f.name for f in REWRITE_FIELDS)}
     out = []
     for stage in segment.stages:
         for f in stage.result_type().fields:
+            if f.name in skip:
+                continue
             if isinstance(f.dataType, _NUMERIC):
-                out.append((stage.id, f.name))
+                out.append(Signal(stage, f.name, "numeric", isinstance(f.dataType, _INTEGRAL)))
+            elif isinstance(f.dataType, BooleanType):
+                out.append(Signal(stage, f.name, "boolean", False))
     return out
 
 
-def _signal_summaries(checkpoint: DataFrame, segment: Segment) -> dict[str, dict[str, Any]]:
-    signals = numeric_signals(segment)
-    if not signals:
-        return {}
-    aggregates = []
-    for i, (stage_id, name) in enumerate(signals):
-        value = F.col(stage_id).getField(name).cast("double")
-        aggregates += [
-            F.percentile_approx(value, list(QUANTILES), 10_000).alias(f"q{i}"),
-            F.avg(value).alias(f"m{i}"),
-            F.count(value).alias(f"n{i}"),
-        ]
-    row = checkpoint.agg(*aggregates).first()
-    out: dict[str, dict[str, Any]] = {}
-    for i, (stage_id, name) in enumerate(signals):
-        quantiles = row[f"q{i}"]
-        out.setdefault(stage_id, {})[name] = {
-            "count": int(row[f"n{i}"]),
-            "mean": row[f"m{i}"],
-            "quantiles": dict(zip((str(q) for q in QUANTILES), quantiles, strict=True)) if quantiles else {},
-        }
+def language_columns(segment: Segment, earlier_stages: Sequence[Stage]) -> dict[str, str]:
+    """For each stage of `segment` at or after a language-detecting stage: the column holding the language.
+
+    A stage detects languages when its result has a string field named `lang` (LANGUAGE_FIELD); the latest
+    such stage at or before a stage gives the language its documents are counted under.
+    """
+    source: str | None = None
+    out = {}
+    in_segment = {s.id for s in segment.stages}
+    for stage in [*earlier_stages, *segment.stages]:
+        fields = {f.name: f.dataType for f in stage.result_type().fields}
+        if isinstance(fields.get(LANGUAGE_FIELD), StringType):
+            source = f"{stage.id}.{LANGUAGE_FIELD}"
+        if source is not None and stage.id in in_segment:
+            out[stage.id] = source
     return out
+
+
+def _finite(value: Column) -> Column:
+    return ~F.isnan(value) & (F.abs(value) != F.lit(float("inf")))
+
+
+def _moment_aggregates(signal: Signal, prefix: str) -> list[Column]:
+    raw = signal.column.cast("double")
+    finite = F.when(_finite(raw), raw)
+    return [
+        F.count(finite).alias(f"{prefix}_count"),
+        F.count(F.when(raw.isNotNull() & finite.isNull(), 1)).alias(f"{prefix}_non_finite"),
+        F.avg(finite).alias(f"{prefix}_mean"),
+        F.min(finite).alias(f"{prefix}_min"),
+        F.max(finite).alias(f"{prefix}_max"),
+        F.percentile_approx(finite, list(QUANTILES), 10_000).alias(f"{prefix}_quantiles"),
+    ]
+
+
+def _numeric_summary(signal: Signal, counts: dict[str, Any], prefix: str) -> dict[str, Any]:
+    quantiles = counts[f"{prefix}_quantiles"] or []
+    summary: dict[str, Any] = {
+        "kind": "numeric",
+        "count": int(counts[f"{prefix}_count"]),
+        "non_finite": int(counts[f"{prefix}_non_finite"]),
+        "mean": counts[f"{prefix}_mean"],
+        "min": counts[f"{prefix}_min"],
+        "max": counts[f"{prefix}_max"],
+        "quantiles": dict(zip((str(q) for q in QUANTILES), quantiles, strict=True)) if quantiles else {},
+    }
+    low, high = signal.stage.thresholds().get(signal.name, (None, None))
+    if low is not None or high is not None:
+        summary["thresholds"] = [low, high]
+    return summary
+
+
+def _bins_of(signal: Signal, summary: dict[str, Any]) -> Bins:
+    quantiles = {float(q): v for q, v in summary["quantiles"].items()}
+    # Exact extremes rather than the sketch's.
+    quantiles[0.0], quantiles[1.0] = summary["min"], summary["max"]
+    return choose_bins(quantiles, signal.integral, summary.get("thresholds", ()))
+
+
+def _bin_index(value: Column, edges: Sequence[float]) -> Column:
+    """Index of the bin of `value` (-1 below the first edge, len(edges) - 1 above the last): a balanced tree of
+    comparisons, so each value costs about log2(bins) of them."""
+
+    def inner(first: int, last: int) -> Column:
+        if last - first == 1:
+            return F.lit(first)
+        middle = (first + last) // 2
+        return F.when(value < F.lit(edges[middle]), inner(first, middle)).otherwise(inner(middle, last))
+
+    count = len(edges) - 1
+    return (
+        F.when(value < F.lit(edges[0]), F.lit(-1))
+        .when(value > F.lit(edges[-1]), F.lit(count))
+        .otherwise(inner(0, count))
+    )
+
+
+# (kind, stage id, signal name) -> key -> {"in": documents, "kept": of which the stage kept}
+Tallies = dict[tuple[str, str, str], dict[str, dict[str, int]]]
+
+
+def _tallies(
+    checkpoint: DataFrame,
+    segment: Segment,
+    signals: list[Signal],
+    bins: dict[Signal, Bins],
+    languages: dict[str, str],
+) -> Tallies:
+    """One grouped count over the checkpoint of every categorical figure of the segment's stages.
+
+    Kinds: `reason` (documents a stage decided against, by reason), `bin` (a numeric signal's histogram bin,
+    or `non_finite`), `bool` (a boolean signal's value), `lang` (documents reaching a stage, by language).
+    """
+    entries: list[Column] = []
+    for stage in segment.stages:
+        result = F.col(stage.id)
+        reason = F.coalesce(result.getField(REASON), F.lit(UNSPECIFIED_REASON))
+        entries.append(F.when(result.getField(KEEP) == F.lit(False), _entry("reason", stage.id, "", reason)))
+    for signal in signals:
+        key = (signal.stage.id, signal.name)
+        value = signal.column
+        if signal.kind == "boolean":
+            entries.append(F.when(value.isNotNull(), _entry("bool", *key, value.cast("string"))))
+        elif signal in bins:
+            number = value.cast("double")
+            index = _bin_index(number, bins[signal].edges).cast("string")
+            bin_key = F.when(_finite(number), index).otherwise(F.lit(NON_FINITE))
+            entries.append(F.when(value.isNotNull(), _entry("bin", *key, bin_key)))
+    for stage_id, source in languages.items():
+        code = F.coalesce(F.nullif(F.col(source), F.lit("")), F.lit(UNDETERMINED_LANGUAGE))
+        entries.append(F.when(F.col(stage_id).isNotNull(), _entry("lang", stage_id, "", code)))
+    rows = (
+        checkpoint.select(F.explode(F.array(*entries)).alias("e"))
+        .where(F.col("e").isNotNull())
+        .groupBy("e.kind", "e.stage", "e.name", "e.key")
+        .agg(F.count(F.lit(1)).alias("n"), F.count(F.when(F.col("e.kept"), 1)).alias("kept"))
+        .collect()
+    )
+    out: Tallies = {}
+    for row in rows:
+        group = out.setdefault((row["kind"], row["stage"], row["name"]), {})
+        group[row["key"]] = {"in": int(row["n"]), "kept": int(row["kept"])}
+    return out
+
+
+def _entry(kind: str, stage_id: str, name: str, key: Column) -> Column:
+    return F.struct(
+        F.lit(kind).alias("kind"),
+        F.lit(stage_id).alias("stage"),
+        F.lit(name).alias("name"),
+        key.alias("key"),
+        F.coalesce(F.col(stage_id).getField(KEEP), F.lit(False)).alias("kept"),
+    )
+
+
+def _counts_by_key(tallies: Tallies, group: tuple[str, str, str]) -> dict[str, dict[str, int]]:
+    """Most frequent first, ties by key."""
+    return dict(sorted(tallies.get(group, {}).items(), key=lambda kv: (-kv[1]["in"], kv[0])))
+
+
+def _signal_summaries(
+    stage: Stage,
+    signals: list[Signal],
+    summaries: dict[Signal, dict[str, Any]],
+    bins: dict[Signal, Bins],
+    tallies: Tallies,
+) -> dict[str, Any]:
+    out = {}
+    for signal in signals:
+        if signal.stage is not stage:
+            continue
+        key = (stage.id, signal.name)
+        if signal.kind == "boolean":
+            out[signal.name] = _boolean_summary(tallies, key)
+        elif signal in bins:
+            out[signal.name] = _with_histogram(summaries[signal], bins[signal], tallies, key)
+        else:
+            out[signal.name] = summaries[signal]
+    return out
+
+
+def _with_histogram(summary: dict[str, Any], bins: Bins, tallies: Tallies, key: tuple[str, str]) -> dict[str, Any]:
+    counted = tallies.get(("bin", *key), {})
+
+    def at(index: int) -> dict[str, int]:
+        return counted.get(str(index), {"in": 0, "kept": 0})
+
+    histogram = {
+        "scale": bins.scale,
+        "edges": list(bins.edges),
+        "counts": [at(i)["in"] for i in range(bins.count)],
+        "kept": [at(i)["kept"] for i in range(bins.count)],
+        "below": {"count": at(-1)["in"], "kept": at(-1)["kept"]},
+        "above": {"count": at(bins.count)["in"], "kept": at(bins.count)["kept"]},
+    }
+    return {**summary, "histogram": histogram}
+
+
+def _boolean_summary(tallies: Tallies, key: tuple[str, str]) -> dict[str, Any]:
+    counted = tallies.get(("bool", *key), {})
+    values = {v: {"count": c["in"], "kept": c["kept"]} for v, c in sorted(counted.items())}
+    return {"kind": "boolean", "count": sum(v["count"] for v in values.values()), "values": values}
 
 
 def _row(
@@ -255,6 +462,7 @@ def _row(
     words_out: int,
     reason_counts: dict[str, int],
     signals: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     wall = max(timing.wall_seconds, 1e-9)
     return {
@@ -272,7 +480,7 @@ def _row(
         "words_in": words_in,
         "words_out": words_out,
         "reason_counts": reason_counts,
-        "signals": json.dumps({"signals": signals, "details": timing.details}, default=float),
+        "signals": json.dumps({"signals": signals, "details": timing.details, **(extra or {})}, default=float),
         "metrics": {k: float(v) for k, v in timing.metrics.items()},
         "wall_seconds": timing.wall_seconds,
         "docs_per_second": docs_in / wall,

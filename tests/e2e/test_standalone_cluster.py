@@ -23,10 +23,18 @@ from thresher.runner import run_pipeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.slow]
 
-CONFIG = PROJECT_ROOT / "conf" / "demo.yaml"
 # Raw crawl text with exact copies and near-duplicate groups: the dedup stage has real work to do.
 SHARED_CORPUS = "dolma_cc_2019_30_raw.jsonl"
-KILLED_STAGE = "length"
+KILLED_STAGE = "minhash_dedup"
+PIPELINE = """
+run: {mode: filter}
+input: {path: corpus.jsonl, format: jsonl}
+spark: {spark.sql.shuffle.partitions: 4}
+stages:
+  normalize: {}
+  length: {min_words: 20}
+  minhash_dedup: {}
+"""
 JOB_TIMEOUT = 600
 
 
@@ -38,6 +46,13 @@ def corpus(tmp_path_factory) -> Path:
         return shared
     path = tmp_path_factory.mktemp("corpus") / "demo.jsonl"
     generate_demo_corpus(str(path), 800, 7)
+    return path
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "pipeline.yaml"
+    path.write_text(PIPELINE)
     return path
 
 
@@ -55,9 +70,10 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def local_run(spark, corpus, tmp_path_factory) -> Path:
+def local_run(spark, config, corpus, tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("local") / "run"
-    run_pipeline(load_config(CONFIG, input_path=str(corpus), output=str(output)), spark)
+    result = run_pipeline(load_config(config, input_path=str(corpus), output=str(output)), spark)
+    assert result.stats[-1]["stage"] == KILLED_STAGE and result.stats[-1]["docs_excluded"] > 0
     return output
 
 
@@ -66,7 +82,7 @@ def py_files(tmp_path_factory) -> Path:
     return build_pyfiles(tmp_path_factory.mktemp("dist"))
 
 
-def _submit_args(cluster: StandaloneCluster, py_files: Path, corpus: Path, output: Path) -> list[str]:
+def _submit_args(cluster: StandaloneCluster, py_files: Path, config: Path, corpus: Path, output: Path) -> list[str]:
     small = {
         "spark.executor.cores": "1",
         "spark.executor.memory": "512m",
@@ -83,7 +99,7 @@ def _submit_args(cluster: StandaloneCluster, py_files: Path, corpus: Path, outpu
     for key, value in small.items():
         args += ["--conf", f"{key}={value}"]
     args += ["--py-files", str(py_files), str(PROJECT_ROOT / "jobs" / "thresher_job.py")]
-    args += ["run", str(CONFIG), "--input", str(corpus), "--output", str(output), "--run-id", "cluster-test"]
+    args += ["run", str(config), "--input", str(corpus), "--output", str(output), "--run-id", "cluster-test"]
     return args
 
 
@@ -101,15 +117,14 @@ def _stage_counts(output: Path) -> dict[str, tuple]:
     }
 
 
-def _segment_of(stage: str, corpus: Path) -> str:
-    config = load_config(CONFIG, input_path=str(corpus))
-    return make_plan(config, "").segment_of(stage).name
+def _segment_of(stage: str, config: Path) -> str:
+    return make_plan(load_config(config), "").segment_of(stage).name
 
 
-def test_cluster_run_equals_local_run(cluster, corpus, local_run, py_files, tmp_path):
+def test_cluster_run_equals_local_run(cluster, config, corpus, local_run, py_files, tmp_path):
     output = tmp_path / "run"
     job = Submission.start(
-        cluster.env(), _submit_args(cluster, py_files, corpus, output), tmp_path / "driver.log", PROJECT_ROOT
+        cluster.env(), _submit_args(cluster, py_files, config, corpus, output), tmp_path / "driver.log", PROJECT_ROOT
     )
     assert job.wait(JOB_TIMEOUT) == 0, job.output()[-5000:] + cluster.logs()
     assert json.loads((output / "manifest.json").read_text())["spark_master"] == cluster.url
@@ -119,13 +134,15 @@ def test_cluster_run_equals_local_run(cluster, corpus, local_run, py_files, tmp_
     assert _stage_counts(output) == _stage_counts(local_run)
 
 
-def test_losing_a_worker_during_dedup_still_gives_the_same_output(cluster, corpus, local_run, py_files, tmp_path):
+def test_losing_a_worker_during_dedup_still_gives_the_same_output(
+    cluster, config, corpus, local_run, py_files, tmp_path
+):
     output = tmp_path / "run"
     job = Submission.start(
-        cluster.env(), _submit_args(cluster, py_files, corpus, output), tmp_path / "driver.log", PROJECT_ROOT
+        cluster.env(), _submit_args(cluster, py_files, config, corpus, output), tmp_path / "driver.log", PROJECT_ROOT
     )
     try:
-        job.wait_for_output(f"{_segment_of(KILLED_STAGE, corpus)}: started", JOB_TIMEOUT)
+        job.wait_for_output(f"{_segment_of(KILLED_STAGE, config)}: started", JOB_TIMEOUT)
         victim = None
         deadline = time.monotonic() + 120
         while victim is None and time.monotonic() < deadline:

@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.until is not None:
         check_until(args.until, config.stage_ids)
-    return _execute(config, args.until)
+    return _execute(config, args.until, progress=not args.quiet)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -73,13 +73,15 @@ def _resume(args: argparse.Namespace) -> int:
     if manifest is None:
         raise ResumeError(f"{args.output} holds no run (no manifest.json); start one with `thresher run`")
     config = load_config(data=manifest["config"], spark_conf=args.spark_conf, output=args.output)
-    return _execute(config)
+    return _execute(config, None, progress=not args.quiet)
 
 
-def _execute(config: PipelineConfig, until: str | None = None) -> int:
+def _execute(config: PipelineConfig, until: str | None, progress: bool) -> int:
     # Imported here so that config errors are reported before Spark is even imported.
+    from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline
 
-    result = run_pipeline(config, until=until)
+    with progress_on_terminal(enabled=progress):
+        result = run_pipeline(config, until=until)
     print_summary(result, sys.stdout)
     return 0

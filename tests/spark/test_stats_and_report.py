@@ -1,0 +1,285 @@
+"""Stats, report and comparison of real runs: a filter run and an annotate run of a real multilingual crawl
+(plus a few records written here), checked against counts recomputed from kept/, excluded/ and quarantine/."""
+
+from __future__ import annotations
+
+import bisect
+import io
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from pyspark.sql import DataFrame
+
+from tests.conftest import shared_corpus
+from tests.spark.toy_stages import ExactDuplicates, StopwordLanguage
+from thresher.conf import PipelineConfig, StageSpec, load_config
+from thresher.io.delta import DeltaStore
+from thresher.progress import ProgressBar, progress_on_terminal
+from thresher.report.compare import ABSENT, KEPT, REMOVED, compare_runs
+from thresher.report.run_data import load_run
+from thresher.report.run_report import render_run_report
+from thresher.runner import RunResult, run_pipeline
+from thresher.spark import set_job_description
+from thresher.stages.fused import count_words
+
+pytestmark = pytest.mark.spark
+
+HOSTILE = "<script>alert('thresher')</script> is the end of a <b>short</b> & sweet one"
+HOSTILE_RECORD = b"<script>alert('raw')</script>"  # not JSON: quarantined
+STAGES = ["normalize", "lang_id", "length", "exact_dupes"]
+NUMERIC = [
+    ("normalize", "control_chars_removed"),
+    ("lang_id", "score"),
+    ("length", "chars"),
+    ("length", "words"),
+    ("exact_dupes", "cluster_size"),
+]
+
+
+def _config(corpus: Path, out: Path, mode: str, min_words: int) -> PipelineConfig:
+    data = {
+        "run": {"output": str(out), "mode": mode},
+        "input": {"path": str(corpus)},
+        "stages": {"normalize": {}, "length": {"min_words": min_words}},
+    }
+    config = load_config(data=data)
+    normalize, length = (spec.stage for spec in config.stages)
+    stages = [normalize, StopwordLanguage(), length, ExactDuplicates()]
+    specs = tuple(StageSpec(s.id, s) for s in stages)
+    return PipelineConfig(config.run, config.inputs, config.spark, specs, config.resolved)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "crawl.jsonl"
+    extra = [orjson.dumps({"id": "hostile", "text": HOSTILE}), HOSTILE_RECORD, b'{"id": "blank", "text": "  "}']
+    path.write_bytes(shared_corpus("dolma_cc_2019_30_raw.jsonl").read_bytes() + b"\n".join(extra) + b"\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def filter_run(spark, corpus, tmp_path_factory) -> tuple[RunResult, Path]:
+    out = tmp_path_factory.mktemp("runs") / "a"
+    return run_pipeline(_config(corpus, out, "filter", 50), spark), out
+
+
+@pytest.fixture(scope="module")
+def annotate_run(spark, corpus, tmp_path_factory) -> tuple[RunResult, Path]:
+    out = tmp_path_factory.mktemp("runs") / "b"
+    return run_pipeline(_config(corpus, out, "annotate", 80), spark), out
+
+
+def _table(spark, path: Path) -> DataFrame:
+    return DeltaStore(spark, "delta-rs").read(str(path))
+
+
+def _payload(row: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(row["signals"])
+
+
+def test_filter_stats_agree_with_the_written_tables(spark, corpus, filter_run):
+    result, out = filter_run
+    stats = {r["stage"]: r for r in result.stats}
+    kept = _table(spark, out / "kept")
+    excluded = _table(spark, out / "excluded")
+    quarantine = _table(spark, out / "quarantine")
+    removed = Counter(
+        {(r["stage"], r["reason"]): r["count"] for r in excluded.groupBy("stage", "reason").count().collect()}
+    )
+    quarantined = {r["reason"]: r["count"] for r in quarantine.groupBy("reason").count().collect()}
+    records = sum(1 for _ in corpus.open("rb"))
+    assert stats["ingest"]["docs_in"] == records == kept.count() + excluded.count() + quarantine.count()
+    assert stats["ingest"]["docs_excluded"] == sum(quarantined.values()) >= 2
+    assert stats["ingest"]["reason_counts"] == quarantined
+    passed_on = kept.count()
+    for stage in reversed(STAGES):
+        reasons = {reason: n for (s, reason), n in removed.items() if s == stage}
+        row = stats[stage]
+        assert (row["docs_out"], row["docs_excluded"], row["reason_counts"]) == (
+            passed_on,
+            sum(reasons.values()),
+            reasons,
+        ), stage
+        assert row["docs_in"] == passed_on + sum(reasons.values())
+        passed_on = row["docs_in"]
+    assert passed_on == stats["ingest"]["docs_out"]
+    assert removed[("exact_dupes", "duplicate")] > 0 and removed[("length", "too_few_words")] > 0
+    texts = [r["text"] for r in kept.select("text").collect()]
+    assert stats["exact_dupes"]["chars_out"] == sum(len(t) for t in texts)
+    assert stats["exact_dupes"]["words_out"] == sum(count_words(t) for t in texts)
+
+
+def _reached(spark, out: Path, stage: str) -> list[Any]:
+    """Every document that reached `stage`, from kept/ and excluded/ (its struct is null elsewhere)."""
+    frames = [_table(spark, out / "kept")]
+    if (out / "excluded").exists():
+        frames.append(_table(spark, out / "excluded"))
+    rows = []
+    for frame in frames:
+        if stage in frame.columns:
+            columns = [stage, "lang_id"] if stage != "lang_id" and "lang_id" in frame.columns else [stage]
+            rows += [r for r in frame.select(*columns).collect() if r[stage] is not None]
+    return rows
+
+
+def _bin(value: float, edges: list[float]) -> str:
+    if value < edges[0]:
+        return "below"
+    if value > edges[-1]:
+        return "above"
+    return str(min(bisect.bisect_right(edges, value) - 1, len(edges) - 2))
+
+
+def test_histograms_count_every_value_in_its_bin(spark, filter_run):
+    result, out = filter_run
+    stats = {r["stage"]: r for r in result.stats}
+    for stage, name in NUMERIC:
+        summary = _payload(stats[stage])["signals"][name]
+        h = summary["histogram"]
+        values = [(r[stage][name], r[stage]["keep"]) for r in _reached(spark, out, stage)]
+        assert summary["count"] == len(values) == stats[stage]["docs_in"]
+        assert (summary["min"], summary["max"]) == (min(v for v, _ in values), max(v for v, _ in values))
+        bins = Counter(_bin(v, h["edges"]) for v, _ in values)
+        kept = Counter(_bin(v, h["edges"]) for v, k in values if k)
+        assert h["counts"] == [bins[str(i)] for i in range(len(h["counts"]))], (stage, name)
+        assert h["kept"] == [kept[str(i)] for i in range(len(h["kept"]))], (stage, name)
+        assert (h["below"]["count"], h["above"]["count"]) == (bins["below"], bins["above"])
+        assert sum(h["counts"]) + h["below"]["count"] + h["above"]["count"] == summary["count"]
+    length = _payload(stats["length"])["signals"]["words"]
+    assert length["thresholds"] == [50, None] and 50.0 in length["histogram"]["edges"]
+    assert length["histogram"]["scale"] == "log"
+    score = _payload(stats["lang_id"])["signals"]["score"]
+    assert score["thresholds"] == [0.02, None] and 0.02 in score["histogram"]["edges"]
+    changed = _payload(stats["normalize"])["signals"]["changed"]
+    recomputed = sum(1 for r in _reached(spark, out, "normalize") if r["normalize"]["changed"])
+    assert changed["kind"] == "boolean" and changed["values"]["true"]["count"] == recomputed > 0
+
+
+def test_languages_are_counted_from_the_language_stage_on(spark, filter_run):
+    result, out = filter_run
+    stats = {r["stage"]: r for r in result.stats}
+    assert "languages" not in _payload(stats["normalize"])
+    for stage in ("lang_id", "length", "exact_dupes"):
+        languages = _payload(stats[stage])["languages"]
+        assert languages["source"] == "lang_id.lang"
+        rows = _reached(spark, out, stage)
+        docs = Counter(r["lang_id"]["lang"] or "und" for r in rows)
+        kept = Counter(r["lang_id"]["lang"] or "und" for r in rows if r[stage]["keep"])
+        assert {code: c["in"] for code, c in languages["counts"].items()} == dict(docs), stage
+        assert {code: c["kept"] for code, c in languages["counts"].items() if c["kept"]} == dict(kept), stage
+    counts = _payload(stats["lang_id"])["languages"]["counts"]
+    assert {"en", "es", "fr", "it"} <= set(counts) and next(iter(counts)) == "en"
+
+
+def test_dedup_details_reach_the_stats_row(filter_run):
+    result, _ = filter_run
+    row = next(r for r in result.stats if r["stage"] == "exact_dupes")
+    sizes = _payload(row)["details"]["cluster_size_histogram"]
+    assert sum(int(size) * n for size, n in sizes.items()) - sum(sizes.values()) == row["docs_excluded"]
+    assert row["metrics"]["clusters"] == sum(sizes.values())
+
+
+def test_annotate_stats_agree_with_the_flags_on_kept(spark, annotate_run):
+    result, out = annotate_run
+    kept = _table(spark, out / "kept")
+    total = kept.count()
+    for row in result.stats[1:]:
+        stage = row["stage"]
+        flagged = kept.where(f"{stage}.keep = false").groupBy(f"{stage}.reason").count().collect()
+        reasons = {r["reason"]: r["count"] for r in flagged}
+        assert (row["docs_in"], row["docs_out"], row["docs_excluded"]) == (total, total, 0), stage
+        assert (row["docs_flagged"], row["reason_counts"]) == (sum(reasons.values()), reasons), stage
+
+
+def test_report_of_a_filter_run(spark, filter_run):
+    result, out = filter_run
+    html = (out / "report.html").read_text()  # written by the run itself
+    for section in ("funnel", "reasons", "signals", "languages", "details", "examples", "quarantine", "timings"):
+        assert f'<section id="{section}">' in html
+    charts = re.findall(r'data-chart="([a-z-]+)"', html)
+    assert charts.count("histogram") == len(NUMERIC)
+    assert {"funnel-docs", "funnel-tokens", "reasons", "languages", "cluster-sizes", "quarantine"} <= set(charts)
+    assert html.count('class="threshold"') == 2  # length.words min 50, lang_id.score min 0.02
+    assert result.run_id in html and "too_few_words" in html and "invalid_json" in html
+    # The record that is not JSON is the one invalid_json example: shown as text.
+    assert "<script" not in html and "&lt;script&gt;alert(&#x27;raw&#x27;)&lt;/script&gt;" in html
+    # The short document is one of many that length excluded: with every example shown, it is there, as text.
+    everything = render_run_report(load_run(spark, str(out), examples_per_group=10_000))
+    assert "<script" not in everything and "<b>short" not in everything
+    assert (
+        "&lt;script&gt;alert(&#x27;thresher&#x27;)&lt;/script&gt; is the end of a &lt;b&gt;short&lt;/b&gt; &amp;"
+        in everything
+    )
+
+
+def test_report_of_an_annotate_run_shows_flagged_examples(annotate_run):
+    _, out = annotate_run
+    html = (out / "report.html").read_text()
+    assert "Flagged documents" in html and "&lt;script&gt;" in html and "<script" not in html
+    assert 'data-table="examples"' in html and "too_few_words" in html
+
+
+def _outcomes(spark, out: Path, mode: str) -> dict[str, tuple[str, str | None, str | None]]:
+    outcomes = {}
+    for row in _table(spark, out / "kept").collect():
+        first = next((s for s in STAGES if mode == "annotate" and row[s]["keep"] is False), None)
+        outcomes[row["doc_id"]] = (KEPT, None, None) if first is None else (REMOVED, first, row[first]["reason"])
+    if mode == "filter":
+        for row in _table(spark, out / "excluded").select("doc_id", "stage", "reason").collect():
+            outcomes[row["doc_id"]] = (REMOVED, row["stage"], row["reason"])
+    return outcomes
+
+
+def test_compare_counts_the_documents_that_moved(spark, filter_run, annotate_run):
+    (_, a_out), (_, b_out) = filter_run, annotate_run
+    comparison = compare_runs(spark, str(a_out), str(b_out))
+    a, b = _outcomes(spark, a_out, "filter"), _outcomes(spark, b_out, "annotate")
+    expected = Counter((a.get(d, (ABSENT, None, None)), b.get(d, (ABSENT, None, None))) for d in set(a) | set(b))
+    got = {
+        ((m.before.kind, m.before.stage, m.before.reason), (m.after.kind, m.after.stage, m.after.reason)): m.count
+        for m in comparison.movements
+    }
+    assert got == dict(expected)
+    moved = comparison.moved()
+    assert any(m.before.kind == KEPT and m.after.reason == "too_few_words" for m in moved)  # min_words 50 -> 80
+    for m in moved:
+        assert 0 < len(m.examples) <= min(3, m.count)
+        for example in m.examples:
+            assert a.get(example.doc_id, (ABSENT, None, None))[1:] == (m.before.stage, m.before.reason)
+            assert b.get(example.doc_id, (ABSENT, None, None))[1:] == (m.after.stage, m.after.reason)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _slow(batches):
+    for batch in batches:
+        time.sleep(0.3)
+        yield batch
+
+
+def test_progress_line_follows_the_spark_tasks(spark):
+    stream = _Terminal()
+    bar = ProgressBar(stream, interval=0.05)
+    bar.start()
+    try:
+        set_job_description(spark, "thresher 01_progress (test)")
+        spark.range(0, 8, numPartitions=4).mapInArrow(_slow, "id long").collect()
+    finally:
+        set_job_description(spark, None)
+        bar.stop()
+    shown = stream.getvalue()
+    assert "thresher 01_progress (test)" in shown and re.search(r"\d/4 tasks", shown)
+    assert shown.endswith("\r\x1b[K")  # the line is cleared when the run ends
+    quiet = io.StringIO()  # not a terminal: nothing is drawn
+    with progress_on_terminal(quiet):
+        spark.range(0, 8, numPartitions=2).mapInArrow(_slow, "id long").collect()
+    assert quiet.getvalue() == ""
