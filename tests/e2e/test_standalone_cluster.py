@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.slow]
 SHARED_CORPUS = "dolma_cc_2019_30_raw.jsonl"
 KILLED_STAGE = "minhash_dedup"
 PIPELINE = """
-run: {mode: filter}
+run: {mode: filter, report: false}
 input: {path: corpus.jsonl, format: jsonl}
 spark: {spark.sql.shuffle.partitions: 4}
 stages:
