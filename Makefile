@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The `models` extra (torch, sentence-transformers, fastText): the tests need it, the demo does not.
+MODELS_STAMP := $(VENV)/.installed-models
 # Test-only tools, kept out of `make demo`'s install: papermill + ipykernel (notebook tests) in .venv, and
 # Airflow in a venv of its own (it pins much of its own dependency tree; tasks run thresher in .venv).
 NOTEBOOK_STAMP := $(VENV)/.installed-notebooks
@@ -13,7 +15,7 @@ DEMO_DIR := build/demo
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv airflow-venv demo test lint bench dist dist-env clean
+.PHONY: venv models-venv airflow-venv demo test lint bench dist dist-env clean
 
 venv: $(STAMP)
 
@@ -21,6 +23,12 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+models-venv: $(MODELS_STAMP)
+
+$(MODELS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models]'
+	touch $(MODELS_STAMP)
 
 $(NOTEBOOK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks]'
@@ -39,7 +47,7 @@ demo: venv
 	$(BIN)/thresher demo-corpus $(DEMO_DIR)/corpus.jsonl --docs 3000
 	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
 
-test: venv $(NOTEBOOK_STAMP) $(AIRFLOW_STAMP)
+test: models-venv $(NOTEBOOK_STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/ruff check lib tests bench jobs
 	$(BIN)/python -m pytest -q
 
@@ -47,7 +55,7 @@ lint: venv
 	$(BIN)/ruff check lib tests bench jobs
 	$(BIN)/ruff format --check lib tests bench jobs
 
-bench: venv
+bench: models-venv
 	$(BIN)/python -m bench.run_all
 
 # The wheel (pip install on a cluster's nodes or into an image) and a zip of the package for --py-files.

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql.types import StructField, StructType
 
 from thresher.arrow_types import arrow_type
@@ -52,6 +53,14 @@ class DocBatch:
         values = self._state.column(name)
         return [values[i] for i in self._rows]
 
+    def has_column(self, name: str) -> bool:
+        """Whether a top-level column or an earlier stage's result named `name` ('embed') is available."""
+        return self._state.has_column(name)
+
+    def arrow(self, name: str) -> pa.Array:
+        """Like `column`, as an Arrow array (no Python objects): for wide values such as embedding vectors."""
+        return self._state.arrow(name).take(pa.array(self._rows, pa.int64()))
+
     def per_doc(self, key: str, fn: Callable[[str], T]) -> list[T]:
         """`fn(text)` for each document, computed once per document and shared by all stages of the pass
         until a stage rewrites that document's text. `key` names the computation (e.g. 'words')."""
@@ -73,24 +82,34 @@ class _PassState:
         self.texts: list[str] = batch.column(TEXT).to_pylist()
         self.cache: dict[str, list[Any]] = {}
         self._columns: dict[str, list[Any]] = {}
+        # Results of the stages that ran so far in this pass, converted to Python only when a stage asks.
+        self._results: dict[str, pa.Array] = {}
+
+    def has_column(self, name: str) -> bool:
+        return name in self._results or name in self.batch.schema.names
+
+    def arrow(self, name: str) -> pa.Array:
+        top, _, rest = name.partition(".")
+        if top in self._results:
+            values: pa.Array = self._results[top]
+        elif top in self.batch.schema.names:
+            values = self.batch.column(top)
+        else:
+            raise KeyError(f"column {top!r} is not available to this stage")
+        for part in rest.split(".") if rest else ():
+            # A field of a null struct is null (StructArray.field alone would ignore the parent's nulls).
+            values = pc.struct_field(values, part)
+        return values
 
     def column(self, name: str) -> list[Any]:
         if name not in self._columns:
-            top, _, rest = name.partition(".")
-            if top not in self._columns:
-                if top not in self.batch.schema.names:
-                    raise KeyError(f"column {top!r} is not available to this stage")
-                self._columns[top] = self.batch.column(top).to_pylist()
-            values = self._columns[top]
-            for part in rest.split(".") if rest else ():
-                values = [None if v is None else v.get(part) for v in values]
-            self._columns[name] = values
+            self._columns[name] = self.arrow(name).to_pylist()
         return self._columns[name]
 
-    def set_stage_result(self, stage_id: str, values: list[Any]) -> None:
+    def set_stage_result(self, stage_id: str, struct: pa.Array) -> None:
         for name in [n for n in self._columns if n == stage_id or n.startswith(f"{stage_id}.")]:
             del self._columns[name]
-        self._columns[stage_id] = values
+        self._results[stage_id] = struct
 
     def rewrite(self, rows: np.ndarray, texts: Sequence[str]) -> None:
         changed = [i for i, new in zip(rows, texts, strict=True) if self.texts[i] != new]
@@ -138,7 +157,7 @@ class FusedPass:
             rows = np.flatnonzero(alive) if self.mode == "filter" else np.arange(state.size)
             struct, kept = self._run_stage(stage, state, rows)
             results[stage.id] = struct
-            state.set_stage_result(stage.id, struct.to_pylist())
+            state.set_stage_result(stage.id, struct)
             if self.mode == "filter":
                 alive[rows[~kept]] = False
             seconds[stage.id] = time.perf_counter() - started
@@ -228,6 +247,8 @@ def _struct_array(
         kind = arrow_type(spark_field.dataType)
         if values is None:
             arrays.append(pa.nulls(len(rows), kind))
+        elif isinstance(values, pa.Array):
+            arrays.append(values if values.type == kind else values.cast(kind))
         elif isinstance(values, np.ndarray):
             arrays.append(pa.array(values, type=kind, from_pandas=True))
         else:

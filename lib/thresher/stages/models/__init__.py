@@ -1,0 +1,1 @@
+"""Model-based scoring stages: `embed`, `quality_fasttext`, `quality_embedding`, `toxicity`."""
