@@ -104,42 +104,42 @@ class StandaloneCluster:
             "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n\n"
         )
         self.master_port = free_port()
-        self.master = self._spawn(
-            "master",
-            ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(self.master_port)],
-        )
+        webui_port = free_port()
+        self.master = self._spawn("master", webui_port, *self.master_command(webui_port))
         self._wait(lambda: self.master.json() is not None, timeout, "the master to answer")
         for index in range(self.workers):
             work_dir = self.root / f"worker-{index}"
             work_dir.mkdir()
-            self.worker_daemons.append(
-                self._spawn(
-                    f"worker-{index}",
-                    [
-                        "org.apache.spark.deploy.worker.Worker",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(free_port()),
-                        "--cores",
-                        str(self.worker_cores),
-                        "--memory",
-                        self.worker_memory,
-                        "--work-dir",
-                        str(work_dir),
-                        self.url,
-                    ],
-                )
-            )
+            webui_port = free_port()
+            worker = self._spawn(f"worker-{index}", webui_port, *self.worker_command(work_dir, webui_port))
+            self.worker_daemons.append(worker)
         self._wait(lambda: self.alive_workers() == self.workers, timeout, f"{self.workers} workers to register")
 
-    def _spawn(self, name: str, args: list[str]) -> Daemon:
-        webui_port = free_port()
+    def master_command(self, webui_port: int) -> tuple[list[str], dict[str, str]]:
+        """(command, extra environment) of the master; a subclass may launch it another way."""
+        command = [
+            str(SPARK_HOME / "bin" / "spark-class"),
+            "org.apache.spark.deploy.master.Master",
+            *("--host", "127.0.0.1", "--port", str(self.master_port), "--webui-port", str(webui_port)),
+        ]
+        return command, {}
+
+    def worker_command(self, work_dir: Path, webui_port: int) -> tuple[list[str], dict[str, str]]:
+        command = [
+            str(SPARK_HOME / "bin" / "spark-class"),
+            "org.apache.spark.deploy.worker.Worker",
+            *("--host", "127.0.0.1", "--port", str(free_port()), "--webui-port", str(webui_port)),
+            *("--cores", str(self.worker_cores), "--memory", self.worker_memory, "--work-dir", str(work_dir)),
+            self.url,
+        ]
+        return command, {}
+
+    def _spawn(self, name: str, webui_port: int, command: list[str], extra_env: dict[str, str]) -> Daemon:
         log = self.root / "logs" / f"{name}.out"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(SPARK_HOME / "bin" / "spark-class"), *args, "--webui-port", str(webui_port)],
-                env=self.env(),
+                command,
+                env={**self.env(), **extra_env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
