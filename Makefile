@@ -63,5 +63,17 @@ dist: venv
 	$(BIN)/python -m pip wheel -q --no-deps -w dist .
 	$(BIN)/python jobs/build_pyfiles.py dist
 
+# thresher and its dependencies as a packed virtual environment for `spark-submit --archives` (YARN,
+# Kubernetes). venv-pack does not copy the interpreter: the nodes need Python 3.11 at the path it has here
+# ($(PYTHON)); otherwise use the Docker image. DIST_EXTRAS=models adds the model stages' dependencies.
+DIST_EXTRAS ?=
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' lib/thresher/__init__.py)
+dist-env: dist
+	rm -rf build/dist-env
+	$(PYTHON) -m venv build/dist-env
+	build/dist-env/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt venv-pack \
+		"thresher$(if $(DIST_EXTRAS),[$(DIST_EXTRAS)]) @ file://$(CURDIR)/dist/thresher-$(VERSION)-py3-none-any.whl"
+	build/dist-env/bin/venv-pack -q -p build/dist-env -o dist/thresher-env.tar.gz --force
+
 clean:
 	rm -rf build dist $(VENV) $(AIRFLOW_VENV) .pytest_cache .ruff_cache

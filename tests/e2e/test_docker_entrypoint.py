@@ -1,5 +1,6 @@
 """The images' entrypoint (docker/entrypoint.sh) run here as it runs in the containers, with the pyspark of this
-venv standing in for the image's: its master and worker roles form a cluster, its submit role runs the job."""
+venv standing in for the image's: its master and worker roles form a cluster, its submit and driver roles run the
+job (the executor role needs a Kubernetes pod's variables: only its syntax is checked, in tests/unit)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.e2e.standalone import StandaloneCluster
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ENTRYPOINT = str(PROJECT_ROOT / "docker" / "entrypoint.sh")
+JOB = str(PROJECT_ROOT / "jobs" / "thresher_job.py")
 
 
 class EntrypointCluster(StandaloneCluster):
@@ -42,27 +44,33 @@ class EntrypointCluster(StandaloneCluster):
         }
 
 
+def _entrypoint(args: list[str], env: dict[str, str]) -> str:
+    """Run a role of the entrypoint to its end; its standard output."""
+    result = subprocess.run(
+        [ENTRYPOINT, *args], env=env, capture_output=True, text=True, timeout=300, start_new_session=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
 def test_entrypoint_roles_form_a_cluster_and_submit_the_job(tmp_path):
     cluster = EntrypointCluster(tmp_path / "cluster", workers=1)
     try:
         cluster.start()
         assert cluster.alive_workers() == 1
-        submitted = subprocess.run(
-            [ENTRYPOINT, "submit", "stages", "minhash_dedup"],
-            env={
+        submitted = _entrypoint(
+            ["submit", "stages", "minhash_dedup"],
+            {
                 **cluster.env(),
                 "SPARK_MASTER_URL": cluster.url,
                 "SPARK_PROPERTIES_FILE": str(PROJECT_ROOT / "conf" / "cluster" / "spark-defaults.conf"),
-                "THRESHER_JOB": str(PROJECT_ROOT / "jobs" / "thresher_job.py"),
+                "THRESHER_JOB": JOB,
                 "THRESHER_SUBMIT_ARGS": "--conf spark.driver.memory=512m",
             },
-            capture_output=True,
-            text=True,
-            timeout=300,
-            start_new_session=True,
         )
-        assert submitted.returncode == 0, submitted.stderr[-3000:]
-        assert "minhash_dedup (global)" in submitted.stdout
+        assert "minhash_dedup (global)" in submitted
+        # The driver role of Kubernetes pods: spark-submit in client mode with the arguments Spark gives the pod.
+        assert "length (row)" in _entrypoint(["driver", "--master", "local[1]", JOB, "stages"], cluster.env())
     finally:
         cluster.stop()
         stray = cluster.stray()
