@@ -94,11 +94,14 @@ class Runner:
         planned = plan_inputs(self.spark, self.config.inputs)
         plan = make_plan(self.config, fingerprint(planned))
         last = plan.segment_of(until) if until is not None else None
-        finished_before = (read_manifest(self.layout.manifest) or {}).get("status") == "succeeded"
-        manifest = self._open_manifest(plan, planned)
+        # A refused resume must leave the existing run's manifest and tables untouched.
+        existing = read_manifest(self.layout.manifest)
+        finished_before = existing is not None and existing.get("status") == "succeeded"
+        self._check_run_id(existing)
+        reused = self._reusable_segments(plan)
+        manifest = self._open_manifest(existing, plan, planned)
         run_id = manifest["run_id"]
         try:
-            reused = self._reusable_segments(plan)
             self.stats_rows = self._existing_stats(run_id)
             ingested = self._run_ingest(plan, planned, manifest, reused)
             previous: DataFrame | None = None
@@ -172,22 +175,27 @@ class Runner:
 
     # -- manifest and resume ---------------------------------------------------------------------------------
 
-    def _open_manifest(self, plan: Plan, planned: list[PlannedInput]) -> dict[str, Any]:
-        existing = read_manifest(self.layout.manifest)
+    def _check_run_id(self, existing: dict[str, Any] | None) -> None:
         requested = self.config.run.run_id
+        if existing is not None and requested and requested != existing["run_id"]:
+            raise ResumeError(
+                f"{self.layout.root} holds run {existing['run_id']!r}, not {requested!r}; "
+                "use another --output directory (or remove this one) for a new run"
+            )
+
+    def _open_manifest(
+        self, existing: dict[str, Any] | None, plan: Plan, planned: list[PlannedInput]
+    ) -> dict[str, Any]:
         if existing is not None:
-            if requested and requested != existing["run_id"]:
-                raise ResumeError(
-                    f"{self.layout.root} holds run {existing['run_id']!r}, not {requested!r}; "
-                    "use another --output directory (or remove this one) for a new run"
-                )
             log.info("resuming run %s in %s", existing["run_id"], self.layout.root)
             existing["status"] = "running"
             existing.pop("error", None)
             existing["config"] = self.config.resolved
             write_manifest(self.layout.manifest, existing)
             return existing
-        run_id = requested or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{plan.ingest_fingerprint[:6]}"
+        run_id = (
+            self.config.run.run_id or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{plan.ingest_fingerprint[:6]}"
+        )
         files = [f for item in planned for f in item.files]
         inputs = [
             {
@@ -297,7 +305,8 @@ class Runner:
             started, clock = now(), time.perf_counter()
             info = {"fingerprint": plan.ingest_fingerprint, "stages": {}}
             fs.delete(path)
-            checkpoint = self._commit(name, ingest(self.spark, planned, self.store), info)
+            with ingest(self.spark, planned, self.store) as records:
+                checkpoint = self._commit(name, records, info)
             timing = StageTiming(started, now(), time.perf_counter() - clock)
             manifest["segments"][name] = {"fingerprint": plan.ingest_fingerprint, "wall_seconds": timing.wall_seconds}
             self.stats_rows.pop("ingest", None)

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -30,6 +31,9 @@ LOCAL_DEFAULTS = {
 }
 
 
+_LOG4J_CONFIG = Path(__file__).with_name("resources") / "log4j2.properties"
+
+
 def get_spark(conf: Mapping[str, str] | None = None, app_name: str = "thresher") -> SparkSession:
     """Return the active session with `conf` applied, or build a local one.
 
@@ -51,6 +55,8 @@ def get_spark(conf: Mapping[str, str] | None = None, app_name: str = "thresher")
         builder = builder.master(conf.pop("spark.master", None) or os.environ.get("THRESHER_SPARK_MASTER", "local[*]"))
         for key, value in LOCAL_DEFAULTS.items():
             builder = builder.config(key, value)
+        java_options = f"-Dlog4j2.configurationFile={_LOG4J_CONFIG} {conf.pop('spark.driver.extraJavaOptions', '')}"
+        builder = builder.config("spark.driver.extraJavaOptions", java_options.strip())
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for key, value in {**REQUIRED_SQL_CONF, **conf}.items():
         builder = builder.config(key, value)

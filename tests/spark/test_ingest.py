@@ -25,8 +25,8 @@ def _lines(*records) -> bytes:
 def _ingest(spark, tmp_path, input_section: dict):
     config = load_config(data={"input": input_section, "run": {"output": str(tmp_path / "out")}})
     store = DeltaStore(spark, "delta-rs")
-    frame = ingest(spark, plan_inputs(spark, config.inputs), store)
-    return documents(frame).collect(), quarantined(frame).collect()
+    with ingest(spark, plan_inputs(spark, config.inputs), store) as frame:
+        return documents(frame).collect(), quarantined(frame).collect()
 
 
 def test_plain_gzip_zstd_and_globs(spark, tmp_path):

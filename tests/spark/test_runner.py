@@ -149,6 +149,9 @@ def test_resume_reuses_checkpoints_and_refuses_changed_settings(spark, tmp_path)
     corpus.write_bytes(corpus.read_bytes() + orjson.dumps({"text": "one more document"}) + b"\n")
     with pytest.raises(ResumeError, match=r"00_ingest .* the input"):
         run_pipeline(_load(tmp_path, fuse_row_stages=False), spark)
+    # Refused resumes leave the finished run as it was.
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded" and manifest["config"]["stages"]["length"]["min_words"] == 10
 
 
 def test_deleting_a_checkpoint_recomputes_from_there(spark, tmp_path):

@@ -11,9 +11,11 @@ renamed to `<id>~<hash of file and offset>` or quarantined with reason `duplicat
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 import zstandard
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -81,6 +83,7 @@ INGEST_SCHEMA = StructType(
 )
 
 _ROWS_PER_BATCH = 512
+_BROADCAST_REPEATED_IDS = 1_000_000
 
 
 def read_records(spark: SparkSession, planned: list[PlannedInput], store: DeltaStore) -> DataFrame:
@@ -96,9 +99,18 @@ def read_records(spark: SparkSession, planned: list[PlannedInput], store: DeltaS
     return union
 
 
-def ingest(spark: SparkSession, planned: list[PlannedInput], store: DeltaStore) -> DataFrame:
-    """All input records with document ids resolved, in INGEST_SCHEMA (lazy)."""
-    return resolve_ids(read_records(spark, planned, store))
+@contextmanager
+def ingest(spark: SparkSession, planned: list[PlannedInput], store: DeltaStore) -> Iterator[DataFrame]:
+    """All input records with document ids resolved, in INGEST_SCHEMA.
+
+    The parsed records are persisted on executor disks while the context is open, so that the (Python)
+    parse runs once although the records are read twice: once for the repeated ids, once for the output.
+    """
+    records = read_records(spark, planned, store).persist(StorageLevel.DISK_ONLY)
+    try:
+        yield resolve_ids(records)
+    finally:
+        records.unpersist()
 
 
 def resolve_ids(records: DataFrame) -> DataFrame:
@@ -112,7 +124,15 @@ def resolve_ids(records: DataFrame) -> DataFrame:
         .where(F.col("_n") > 1)
         .select("input_id", "_first")
     )
-    joined = records.join(repeated, on="input_id", how="left")
+    # Joining on input_id would shuffle the whole corpus, text included; ids rarely repeat, so count first:
+    # no join at all when none repeats, a broadcast join while the repeated ids are few.
+    repeated_ids = repeated.count()
+    if repeated_ids == 0:
+        joined = records.withColumn("_first", F.lit(None).cast(repeated.schema["_first"].dataType))
+    elif repeated_ids <= _BROADCAST_REPEATED_IDS:
+        joined = records.join(F.broadcast(repeated), on="input_id", how="left")
+    else:
+        joined = records.join(repeated, on="input_id", how="left")
     is_repeat = (
         F.col("q_reason").isNull()
         & F.col("_first").isNotNull()
