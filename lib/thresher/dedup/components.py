@@ -10,6 +10,8 @@ collected to the driver, and the result depends only on the graph, not on partit
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -19,30 +21,30 @@ from thresher.stages.base import StageContext
 NODE = "node"
 COMPONENT = "component"
 _A, _B, _MIN = "a", "b", "m"
+log = logging.getLogger(__name__)
 
 
 def connected_components(
     edges: DataFrame, ctx: StageContext, name: str, max_rounds: int = 100
 ) -> tuple[DataFrame, dict[str, float]]:
-    """(node, component) for every node of `edges` (columns a, b), component = smallest node of its
-    component; and stats: distinct edges, rounds. Nodes without edges are not listed."""
-    current = ctx.materialize(_oriented(edges), f"{name}_0")
-    stats = {"edges": float(current.count())}
+    """(node, component) for every node of `edges`, component = smallest node of its component; and stats:
+    edges, rounds. `edges` has columns a > b, without repeated rows. Nodes without edges
+    are not listed."""
+    current = ctx.materialize(edges.select(_A, _B), f"{name}_0")
+    converged, edge_count = _star_forest_check(current)
+    stats = {"edges": float(edge_count)}
     rounds = 0
-    while not _is_star_forest(current):
+    while not converged:
         if rounds == max_rounds:
             raise ThresherError(f"{name}: connected components did not converge in {max_rounds} rounds")
         rounds += 1
         current = ctx.materialize(_small_star(_large_star(current)), f"{name}_{rounds}")
+        converged, edge_count = _star_forest_check(current)
+        log.info("%s: round %d, %d edges%s", name, rounds, edge_count, " (converged)" if converged else "")
     leaves = current.select(F.col(_A).alias(NODE), F.col(_B).alias(COMPONENT))
     centres = current.select(F.col(_B).alias(NODE), F.col(_B).alias(COMPONENT)).distinct()
     stats["rounds"] = float(rounds)
     return leaves.unionByName(centres), stats
-
-
-def _oriented(edges: DataFrame) -> DataFrame:
-    a, b = F.col(_A), F.col(_B)
-    return edges.select(F.greatest(a, b).alias(_A), F.least(a, b).alias(_B)).where(F.col(_A) != F.col(_B)).distinct()
 
 
 def _smallest_neighbour_below(edges: DataFrame) -> DataFrame:
@@ -54,7 +56,8 @@ def _large_star(edges: DataFrame) -> DataFrame:
     """Every node hands its larger neighbours over to the smallest node of its closed neighbourhood."""
     smallest = _smallest_neighbour_below(edges).withColumnRenamed(_A, _B)
     joined = edges.join(smallest, _B, "left")
-    return joined.select(F.col(_A), F.coalesce(F.col(_MIN), F.col(_B)).alias(_B)).distinct()
+    # Repeated edges are harmless to the small-star step that follows, which removes them.
+    return joined.select(F.col(_A), F.coalesce(F.col(_MIN), F.col(_B)).alias(_B))
 
 
 def _small_star(edges: DataFrame) -> DataFrame:
@@ -66,11 +69,13 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return neighbours.unionByName(smallest.select(F.col(_A), F.col(_MIN).alias(_B))).distinct()
 
 
-def _is_star_forest(edges: DataFrame) -> bool:
-    """True when every node has at most one smaller neighbour and no node is both a leaf and a centre:
-    each component is then a star around its smallest node (the algorithm's fixed point)."""
+def _star_forest_check(edges: DataFrame) -> tuple[bool, int]:
+    """(whether every node has at most one smaller neighbour and no node is both a leaf and a centre, i.e.
+    each component is a star around its smallest node: the algorithm's fixed point; number of edges)."""
     roles = edges.select(F.col(_A).alias(NODE), F.lit(1).alias("up"), F.lit(0).alias("down")).unionByName(
         edges.select(F.col(_B).alias(NODE), F.lit(0).alias("up"), F.lit(1).alias("down"))
     )
     per_node = roles.groupBy(NODE).agg(F.sum("up").alias("up"), F.max("down").alias("down"))
-    return per_node.where((F.col("up") > 1) | ((F.col("up") == 1) & (F.col("down") == 1))).isEmpty()
+    violation = (F.col("up") > 1) | ((F.col("up") == 1) & (F.col("down") == 1))
+    row = per_node.agg(F.count(F.when(violation, 1)).alias("violations"), F.sum("up").alias("edges")).first()
+    return row["violations"] == 0, int(row["edges"] or 0)

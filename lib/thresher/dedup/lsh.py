@@ -19,7 +19,8 @@ BUCKET = "bucket"
 
 
 def bucket_edges(rows: DataFrame, ctx: StageContext, oversized: int, name: str) -> tuple[DataFrame, dict[str, float]]:
-    """Star edges (a = member, b = smallest member) of the buckets in `rows` (node, bucket), and stats."""
+    """Star edges (a = member > b = smallest member, each once) of the buckets in `rows` (node, bucket), and
+    stats."""
     shared = rows.groupBy(BUCKET).agg(F.count(F.lit(1)).alias("size"), F.min(NODE).alias("root"))
     shared = ctx.materialize(shared.where(F.col("size") > 1), name)
     size = F.col("size")
@@ -39,13 +40,21 @@ def bucket_edges(rows: DataFrame, ctx: StageContext, oversized: int, name: str) 
     return edges.distinct(), {k: float(v) for k, v in stats.asDict().items()}
 
 
-def verify_edges(edges: DataFrame, nodes: DataFrame, method: str, threshold: float) -> DataFrame:
-    """The edges whose endpoints are similar enough: estimated Jaccard from the signatures
-    (`method="signature"`, column `signature` of `nodes`) or exact Jaccard of the shingle sets
-    (`method="exact"`, column `shingle_set`)."""
+def verify_edges(
+    edges: DataFrame, nodes: DataFrame, sketches: DataFrame, ctx: StageContext, method: str, threshold: float
+) -> DataFrame:
+    """The edges whose endpoints are similar enough, by estimated Jaccard of the signatures
+    (`method="signature"`: `sketches` has doc_id, signature) or exact Jaccard of the shingle sets
+    (`method="exact"`: doc_id, shingle_set). `nodes` maps node -> doc_id.
+
+    Only the sketches of documents that have an edge are read into the joins (one semi-join over all the
+    sketches), and they are written to scratch once, since each edge needs two of them."""
     column = "signature" if method == "signature" else "shingle_set"
-    left = nodes.select(F.col(NODE).alias("a"), F.col(column).alias("x"))
-    right = nodes.select(F.col(NODE).alias("b"), F.col(column).alias("y"))
+    ends = edges.select(F.col("a").alias(NODE)).union(edges.select(F.col("b").alias(NODE))).distinct()
+    ends = ends.join(nodes.select(NODE, "doc_id"), NODE)
+    needed = ctx.materialize(sketches.select("doc_id", column).join(ends, "doc_id").select(NODE, column), "sketches")
+    left = needed.select(F.col(NODE).alias("a"), F.col(column).alias("x"))
+    right = needed.select(F.col(NODE).alias("b"), F.col(column).alias("y"))
     pairs = edges.join(left, "a").join(right, "b")
     x, y = F.col("x"), F.col("y")
     if method == "signature":

@@ -33,7 +33,7 @@ NEAR_DUPLICATE = "near_duplicate"
 
 
 class MinHashDedupParams(KeepParams):
-    # Jaccard similarity of shingle sets above which two documents are duplicates: used by `verify`, and to
+    # Jaccard similarity of shingle sets from which two documents are duplicates: used by `verify`, and to
     # pick bands x rows when both are null.
     threshold: float = Field(default=0.8, gt=0.0, lt=1.0)
     num_perm: int = Field(default=112, ge=2, le=1024)
@@ -42,9 +42,10 @@ class MinHashDedupParams(KeepParams):
     unit: Unit = "word"
     ngram: int = Field(default=5, ge=1, le=100)
     normalization: TextNormalization = FINEWEB_NORMALIZATION
-    # Check candidate pairs before clustering: none, estimated Jaccard of the signatures, or exact Jaccard
-    # of the shingle sets (exact keeps every document's shingle set in scratch storage: slower).
-    verify: Literal["none", "signature", "exact"] = "none"
+    # Check candidate pairs against `threshold` before clustering: exact Jaccard of the shingle sets, the
+    # Jaccard estimated from the signatures (cheaper, noisier near the threshold), or none (FineWeb's way:
+    # every pair sharing a bucket is a duplicate).
+    verify: Literal["exact", "signature", "none"] = "exact"
     seed: int = 1
     # Buckets with more members are joined by broadcast (counted in the stats as oversized_buckets).
     oversized_bucket: int = Field(default=10_000, ge=2)
@@ -61,7 +62,9 @@ class MinHashDedupParams(KeepParams):
     def banding(self) -> tuple[int, int]:
         if self.bands is not None and self.rows is not None:
             return self.bands, self.rows
-        return pick_bands_rows(self.threshold, self.num_perm)
+        # Verification removes false candidates but cannot recover missed ones: then favour recall.
+        false_positive_weight = 0.5 if self.verify == "none" else 0.05
+        return pick_bands_rows(self.threshold, self.num_perm, false_positive_weight)
 
 
 @register
@@ -94,14 +97,15 @@ class MinHashDedup(GlobalStage):
         base = df.select(DOC_ID, TEXT, keep_rank(df, p, self.id).alias(RANK))
         signed = ctx.materialize(base.mapInArrow(MinHashBatches(settings), _signature_schema(settings)), "signatures")
         # Sorted by doc_id, then numbered: node order is doc_id order, whatever the partitioning.
-        nodes = ctx.materialize(signed.orderBy(DOC_ID).withColumn(NODE, F.monotonically_increasing_id()), "nodes")
+        narrow = signed.select(DOC_ID, RANK, "units", "shingles", "buckets")
+        nodes = ctx.materialize(narrow.orderBy(DOC_ID).withColumn(NODE, F.monotonically_increasing_id()), "nodes")
         buckets = nodes.select(NODE, F.explode("buckets").alias(BUCKET))
         edges, bucket_stats = bucket_edges(buckets, ctx, p.oversized_bucket, "buckets")
         ctx.metrics.update(bucket_stats)
         if p.verify != "none":
             edges = ctx.materialize(edges, "candidate_edges")
             ctx.metrics["candidate_edges"] = float(edges.count())
-            edges = verify_edges(edges, nodes, p.verify, p.threshold)
+            edges = verify_edges(edges, nodes, signed, ctx, p.verify, p.threshold)
         labels, graph = connected_components(edges, ctx, "components", p.max_rounds)
         ctx.metrics["verified_edges" if p.verify != "none" else "candidate_edges"] = graph["edges"]
         ctx.metrics["cc_rounds"] = graph["rounds"]

@@ -1,0 +1,199 @@
+"""Speed and peak memory of near-dedup on the same documents and machine: thresher's minhash_dedup vs Spark
+MLlib's MinHashLSH (approxSimilarityJoin) vs datasketch's MinHashLSH in one Python process.
+
+    python -m bench.dedup_speed [--variants 12] [--impl thresher mllib datasketch]
+
+The documents: the near-duplicate benchmark's construction (bench/dedup_corpus.py) with up to `--variants`
+variants per real document. Each implementation runs in its own process (a fresh JVM for the Spark ones,
+`local[2]`, driver memory 3g); its peak memory is the resident memory of its whole process tree (driver,
+JVM, Python workers) sampled every 0.2 s; docs/s counts the time from reading the documents to the result,
+without the Spark session start-up. What each computes:
+
+* thresher: the full stage with its defaults (word 5-gram shingles after FineWeb normalization, 112
+  permutations, 14 x 8 bands, exact verification at 0.8, connected components, keep decision per document).
+* MLlib: Spark-native FineWeb-like normalization (no accent stripping), NGram(5), HashingTF(2^24, binary),
+  MinHashLSH(5 hash tables), approxSimilarityJoin at Jaccard distance 0.2 (pairs only, no clusters).
+* datasketch (needs `pip install -c constraints.txt '.[bench]'`): thresher's normalization, 5-gram shingles
+  as bytes, MinHash.bulk(112 permutations), MinHashLSH(14 x 8), a query per document, union-find clusters.
+
+Writes bench/results/dedup_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench.dedup_corpus import BUILD, RESULTS, build_corpus, write_files
+from bench.procmem import run_measured
+
+IMPLEMENTATIONS = ("thresher", "mllib", "datasketch")
+
+
+def spark_session(driver_memory: str):
+    from thresher.spark import get_spark
+
+    conf = {
+        "spark.master": "local[2]",
+        "spark.driver.memory": driver_memory,
+        "spark.sql.shuffle.partitions": "16",
+        "spark.ui.enabled": "false",
+    }
+    return get_spark(conf, app_name="bench-dedup")
+
+
+def run_thresher(corpus: str, driver_memory: str) -> dict[str, float]:
+    from thresher.stages.base import StageContext
+    from thresher.stages.minhash_dedup import MinHashDedup
+
+    spark = spark_session(driver_memory)
+    scratch = BUILD / "scratch-speed"
+    shutil.rmtree(scratch, ignore_errors=True)
+    started = time.perf_counter()
+    frame = spark.read.parquet(corpus).select("doc_id", "text")
+    ctx = StageContext(spark, "bench", "filter", 1, str(scratch))
+    MinHashDedup().apply(frame, ctx).write.format("noop").mode("overwrite").save()
+    seconds = time.perf_counter() - started
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"seconds": seconds, "duplicates": ctx.metrics["duplicates"], "clusters": ctx.metrics["clusters"]}
+
+
+def run_mllib(corpus: str, driver_memory: str) -> dict[str, float]:
+    from pyspark.ml.feature import HashingTF, MinHashLSH, NGram
+    from pyspark.sql import functions as F
+
+    spark = spark_session(driver_memory)
+    started = time.perf_counter()
+    frame = spark.read.parquet(corpus).select("doc_id", "text")
+    text = F.lower(F.col("text"))
+    text = F.regexp_replace(text, r"[\p{P}\p{S}]+", " ")
+    text = F.regexp_replace(text, r"\p{Nd}+", "0")
+    words = F.filter(F.split(F.trim(text), r"\s+"), lambda w: w != "")
+    frame = frame.select("doc_id", words.alias("words"))
+    shingles = NGram(n=5, inputCol="words", outputCol="shingles").transform(frame)
+    shingles = shingles.where(F.size("shingles") > 0)
+    vectors = HashingTF(inputCol="shingles", outputCol="features", numFeatures=1 << 24, binary=True).transform(
+        shingles
+    )
+    model = MinHashLSH(inputCol="features", outputCol="hashes", numHashTables=5, seed=1).fit(vectors)
+    pairs = model.approxSimilarityJoin(vectors, vectors, 0.2, distCol="distance")
+    pairs = pairs.where(F.col("datasetA.doc_id") < F.col("datasetB.doc_id"))
+    found = pairs.count()
+    return {"seconds": time.perf_counter() - started, "pairs": float(found)}
+
+
+def run_datasketch(corpus: str) -> dict[str, float]:
+    from datasketch import MinHash, MinHashLSH
+
+    from thresher.dedup.normalize import FINEWEB_NORMALIZATION, normalize_texts
+
+    table = pq.read_table(corpus, columns=["doc_id", "text"])  # a directory of Parquet files
+    started = time.perf_counter()
+    ids = table.column("doc_id").to_pylist()
+    shingle_lists = []
+    for batch in table.column("text").chunks:
+        for start in range(0, len(batch), 1000):
+            normalized = normalize_texts(pa.array(batch[start : start + 1000]), FINEWEB_NORMALIZATION).to_pylist()
+            for text in normalized:
+                words = text.split(" ") if text else []
+                if len(words) < 5:
+                    shingle_lists.append([" ".join(words).encode()] if words else [])
+                else:
+                    shingle_lists.append([" ".join(words[i : i + 5]).encode() for i in range(len(words) - 4)])
+    signatures = MinHash.bulk(shingle_lists, num_perm=112)
+    lsh = MinHashLSH(num_perm=112, params=(14, 8))
+    for doc_id, signature in zip(ids, signatures, strict=True):
+        lsh.insert(doc_id, signature)
+    parent = {doc_id: doc_id for doc_id in ids}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pairs = 0
+    for doc_id, signature in zip(ids, signatures, strict=True):
+        for other in lsh.query(signature):
+            if other > doc_id:
+                pairs += 1
+                a, b = find(doc_id), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    duplicates = sum(1 for doc_id in ids if find(doc_id) != doc_id)
+    return {"seconds": time.perf_counter() - started, "pairs": float(pairs), "duplicates": float(duplicates)}
+
+
+def worker(impl: str, corpus: str, driver_memory: str) -> None:
+    if impl == "thresher":
+        result = run_thresher(corpus, driver_memory)
+    elif impl == "mllib":
+        result = run_mllib(corpus, driver_memory)
+    else:
+        result = run_datasketch(corpus)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def measure(impl: str, corpus: Path, documents: int, driver_memory: str = "3g") -> dict[str, float]:
+    command = [sys.executable, "-m", "bench.dedup_speed", "--worker", impl, "--corpus", str(corpus)]
+    command += ["--driver-memory", driver_memory]
+    measured = run_measured(command)
+    lines = [line for line in measured.stdout.splitlines() if line.startswith("RESULT ")]
+    if measured.returncode != 0 or not lines:
+        raise SystemExit(f"{impl} failed ({measured.returncode}):\n{measured.stderr[-4000:]}")
+    result = json.loads(lines[-1][len("RESULT ") :])
+    return {
+        **result,
+        "documents": documents,
+        "docs_per_second": documents / result["seconds"],
+        "wall_seconds_with_startup": measured.wall_seconds,
+        "peak_rss_mb": measured.peak_rss_bytes / 2**20,
+    }
+
+
+def speed_corpus(variants: int) -> tuple[Path, int]:
+    path = BUILD / f"speed_corpus_{variants}"
+    if not path.exists():
+        docs = build_corpus(seed=1, max_variants=variants)
+        write_files(pa.Table.from_pylist([{"doc_id": d["doc_id"], "text": d["text"]} for d in docs]), path)
+    return path, sum(pq.read_metadata(f).num_rows for f in path.glob("*.parquet"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", type=int, default=12, help="up to this many variants per real document")
+    parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
+    parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    parser.add_argument("--driver-memory", default="3g", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.corpus, args.driver_memory)
+        return
+    corpus, documents = speed_corpus(args.variants)
+    results = {}
+    for impl in args.impl:
+        results[impl] = measure(impl, corpus, documents)
+        r = results[impl]
+        print(
+            f"{impl:10s} {documents} docs  {r['seconds']:7.1f} s  {r['docs_per_second']:8.0f} docs/s  "
+            f"peak {r['peak_rss_mb']:6.0f} MB",
+            flush=True,
+        )
+    if "thresher" in results and "mllib" in results:
+        ratio = results["thresher"]["docs_per_second"] / results["mllib"]["docs_per_second"]
+        results["thresher_vs_mllib_speed"] = ratio
+        print(f"thresher / MLlib docs/s: {ratio:.2f}x")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "dedup_speed.json").write_text(json.dumps({"documents": documents, **results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
