@@ -74,7 +74,7 @@ def test_model_stages_in_a_filter_run(spark, tmp_path):
     kept = store.read(result.output + "/kept")
     embed_type = kept.schema[EMBED].dataType
     assert [f.name for f in embed_type.fields] == ["keep", "reason", "vector", "model", "dim", "chunks"]
-    assert embed_type["vector"].dataType == ArrayType(FloatType(), False)
+    assert embed_type["vector"].dataType == ArrayType(FloatType())
     assert embed_type["model"].dataType == StringType() and embed_type["dim"].dataType == IntegerType()
     table = kept.select("doc_id", EMBED, "quality_embedding").toArrow()
     matrix, valid = embed_vectors(table)

@@ -38,7 +38,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 # The fields of the `embed` struct after `keep` and `reason`.
 EMBED_SIGNAL_FIELDS = (
-    StructField(VECTOR, ArrayType(FloatType(), containsNull=False), True),
+    StructField(VECTOR, ArrayType(FloatType()), True),
     StructField(MODEL, StringType(), True),
     StructField(DIM, IntegerType(), True),
     StructField(CHUNKS, IntegerType(), True),
