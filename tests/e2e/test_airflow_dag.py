@@ -66,9 +66,11 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "4",
     }
+    corpus = home / "corpus.jsonl"
+    generate_demo_corpus(str(corpus), 300, 7)
     config.write_text(
         "run: {mode: filter, fuse_row_stages: false}\n"
-        "input: {path: unused.jsonl, format: jsonl}\n"
+        f"input: {{path: {corpus}, format: jsonl}}\n"
         f"spark: {json.dumps(small_spark)}\n"
         "stages:\n  normalize: {}\n  length: {min_words: 50}\n"
     )
@@ -147,16 +149,15 @@ def _kept(output: Path) -> int:
 
 
 def test_dags_test_runs_the_pipeline_and_a_second_run_reuses_every_checkpoint(airflow_env, tmp_path):
-    corpus = tmp_path / "corpus.jsonl"
-    generate_demo_corpus(str(corpus), 300, 7)
+    corpus = Path(airflow_env["AIRFLOW_HOME"]) / "corpus.jsonl"
     records = sum(1 for _ in corpus.open("rb"))
     output = tmp_path / "run"
     env = {**airflow_env, "THRESHER_STAGE_GROUPS": GROUPS}
     migrated = _airflow(env, "db", "migrate", timeout=300)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
-    conf = json.dumps({"input": str(corpus), "output": str(output)})
 
-    first = _airflow(env, "dags", "test", DAG_ID, "-c", conf)
+    # No `input` parameter: the tasks read the config's input.
+    first = _airflow(env, "dags", "test", DAG_ID, "-c", json.dumps({"output": str(output)}))
     log = first.stdout + first.stderr
     assert first.returncode == 0 and "state=success" in log, log[-6000:]
     assert "SparkSubmitHook" in log  # the tasks went through spark-submit
@@ -170,7 +171,8 @@ def test_dags_test_runs_the_pipeline_and_a_second_run_reuses_every_checkpoint(ai
 
     # The same DAG through the plain fallback, into the same output: like retried tasks, nothing is recomputed.
     cli = {**env, "THRESHER_OPERATOR": "cli", "THRESHER_BIN": str(Path(sys.executable).parent / "thresher")}
-    second = _airflow(cli, "dags", "test", DAG_ID, "-c", conf)
+    # The same input given as a parameter is the same input: the checkpoints' fingerprints match.
+    second = _airflow(cli, "dags", "test", DAG_ID, "-c", json.dumps({"input": str(corpus), "output": str(output)}))
     log = second.stdout + second.stderr
     assert second.returncode == 0 and "state=success" in log, log[-6000:]
     assert "SparkSubmitHook" not in log
