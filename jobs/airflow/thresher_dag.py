@@ -15,8 +15,10 @@ Settings, from the environment of the scheduler and the workers (see the README'
     THRESHER_CONFIG          pipeline YAML, readable by the workers (required)
     THRESHER_OUTPUT_ROOT     each DAG run writes to <root>/<run id> unless the `output` parameter is given
     THRESHER_STAGE_GROUPS    task=last_stage pairs, e.g. "clean=length,dedup=minhash_dedup"; the last task also runs
-                             the stages after its group. Default: one task per segment of the plan (needs thresher
-                             importable where the DAG is parsed)
+                             the stages after its group. Default: one task per stage. Consecutive row stages run as
+                             one fused pass, so end groups at the last of such a run or at a global stage (`thresher
+                             stages` says which is which): a boundary inside a fused pass only adds a task that
+                             finds the pass committed
     THRESHER_DAG_ID          default: thresher_<config file name>
     THRESHER_OPERATOR        auto (default) | spark-submit | cli
     THRESHER_SPARK_CONN_ID   Spark connection for spark-submit (default spark_default)
@@ -102,42 +104,28 @@ class Settings:
 
 
 def stage_groups(config: str, spec: str | None) -> tuple[tuple[str, str], ...]:
-    """(task id, last stage of the group) pairs, checked against the config's stages."""
-    if not spec:
-        return _segments(config)
+    """(task id, last stage of the group) pairs, checked against the config's stages; one per stage by default."""
     with open(config, encoding="utf-8") as handle:
-        stages = list((yaml.safe_load(handle) or {}).get("stages") or {})
+        stages = [str(stage) for stage in (yaml.safe_load(handle) or {}).get("stages") or {}]
+    if not stages:
+        raise ValueError(f"{config} has no stages")
+    if not spec:
+        return tuple((stage, stage) for stage in stages)
     groups = []
     for item in spec.split(","):
         task_id, sep, stage = (part.strip() for part in item.partition("="))
         if not sep or not task_id or not stage:
             raise ValueError(f"THRESHER_STAGE_GROUPS: {item!r} is not task=last_stage")
-        groups.append((task_id, stage))
-    positions = []
-    for task_id, stage in groups:
         if stage not in stages:
             raise ValueError(
                 f"THRESHER_STAGE_GROUPS: group {task_id!r} ends at {stage!r}, which is not a stage of {config} "
-                f"({', '.join(stages) or 'no stages'})"
+                f"({', '.join(stages)})"
             )
-        positions.append(stages.index(stage))
+        groups.append((task_id, stage))
+    positions = [stages.index(stage) for _, stage in groups]
     if positions != sorted(set(positions)):
         raise ValueError("THRESHER_STAGE_GROUPS: groups must end at different stages, in the config's order")
     return tuple(groups)
-
-
-def _segments(config: str) -> tuple[tuple[str, str], ...]:
-    """One group per segment of the plan (fused row stages, or one global stage): thresher's own grouping."""
-    try:
-        from thresher.conf import load_config
-        from thresher.plan import make_plan
-    except ImportError as error:
-        raise ValueError(
-            "THRESHER_STAGE_GROUPS is not set and thresher cannot be imported here to group the stages "
-            f"({error}); set THRESHER_STAGE_GROUPS or install thresher where Airflow parses DAGs"
-        ) from None
-    plan = make_plan(load_config(config), input_fingerprint="")
-    return tuple((re.sub(r"[^A-Za-z0-9_]+", "_", f"stages_{s.name}"), s.last.id) for s in plan.segments)
 
 
 def spark_submit_arguments(config: str, until: str | None) -> list[str]:

@@ -32,9 +32,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 report = {}
 for name, settings in json.loads(sys.argv[1]).items():
-    extra_path = settings.pop("sys.path", None)
-    if extra_path:
-        sys.path.insert(0, extra_path)
+    saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     bag = DagBag(dag_folder=sys.argv[2])
     report[name] = {
@@ -48,8 +46,11 @@ for name, settings in json.loads(sys.argv[1]).items():
             for dag in bag.dags.values()
         },
     }
-    for key in settings:
-        os.environ.pop(key)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key)
+        else:
+            os.environ[key] = value
 print(json.dumps(report))
 """
 
@@ -109,9 +110,8 @@ def test_dag_parses_for_each_way_of_configuring_it(airflow_env):
         "spark-submit": {"THRESHER_STAGE_GROUPS": GROUPS},
         "cli": {"THRESHER_STAGE_GROUPS": GROUPS, "THRESHER_OPERATOR": "cli"},
         "bad-group": {"THRESHER_STAGE_GROUPS": "clean=normalize,dedup=minhash"},
-        "no-thresher": {},
-        # Without explicit groups the DAG groups by the plan's segments, when thresher is importable.
-        "segments": {"sys.path": str(PROJECT_ROOT / "lib")},
+        "one-per-stage": {"THRESHER_OPERATOR": "cli"},
+        "no-config": {"THRESHER_CONFIG": ""},
     }
     result = subprocess.run(
         [str(AIRFLOW_BIN / "python"), "-c", PARSE_SCRIPT, json.dumps(cases), str(DAG_FOLDER)],
@@ -136,12 +136,12 @@ def test_dag_parses_for_each_way_of_configuring_it(airflow_env):
     assert [t[1] for t in bash] == ["BashOperator", "BashOperator"]
     assert bash[0][3].endswith("--until normalize") and "--until" not in bash[1][3]
 
-    segments = report["segments"]["dags"][DAG_ID]
-    assert [t[0] for t in segments] == ["stages_01_normalize", "stages_02_length"]
+    per_stage = report["one-per-stage"]["dags"][DAG_ID]
+    assert [(t[0], t[2]) for t in per_stage] == [("normalize", ["length"]), ("length", [])]
 
     assert report["bad-group"]["dags"] == {}
     assert "group 'dedup' ends at 'minhash', which is not a stage of" in report["bad-group"]["errors"][0]
-    assert "set THRESHER_STAGE_GROUPS or install thresher" in report["no-thresher"]["errors"][0]
+    assert "THRESHER_CONFIG is not set" in report["no-config"]["errors"][0]
 
 
 def _kept(output: Path) -> int:

@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from thresher.conf import FieldMap, InputConfig
 from thresher.errors import InputError
 from thresher.io.delta import DeltaStore, resolve_format
-from thresher.io.ingest import QUARANTINE, ingest
+from thresher.io.ingest import QUARANTINE, read_records, resolve_ids
 from thresher.io.inputs import plan_inputs
 from thresher.models.embeddings import EMBED, VECTOR, vectors_from_arrow
 from thresher.schema import DOC_ID, META, SOURCE, TEXT
@@ -96,7 +96,8 @@ def labelled_documents(spark: SparkSession, spec: SourceSpec) -> DataFrame:
             source=name,
             fields=FieldMap(id=spec.id_field, text=spec.text_field, url=None, meta=meta),
         )
-        records = ingest(spark, plan_inputs(spark, (config,)), store)
+        # ingest() persists the parse only inside its `with` block; this frame is used after returning.
+        records = resolve_ids(read_records(spark, plan_inputs(spark, (config,)), store))
         value = F.lit(label) if label is not None else _label_value(F.col(META)[spec.label_field], spec.positive_min)
         quarantined = F.col(QUARANTINE).isNotNull()
         value = F.when(~quarantined, value)
