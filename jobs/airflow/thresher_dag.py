@@ -26,7 +26,8 @@ Settings, from the environment of the scheduler and the workers (see the README'
     THRESHER_PY_FILES        zip or wheel for --py-files (from `make dist`), optional
     THRESHER_ARCHIVES        packed environment for --archives, e.g. "dist/thresher-env.tar.gz#env", optional
     THRESHER_PROPERTIES_FILE spark-defaults file for --properties-file, optional
-    THRESHER_PYTHON          Python with thresher for the driver and executors (spark.pyspark.python), optional
+    THRESHER_PYTHON          Python with thresher for the executors (and the driver), spark.pyspark.python, optional
+    THRESHER_DRIVER_PYTHON   the driver's, when it differs (client mode with --archives), optional
     THRESHER_BIN             the thresher command for the cli operator (default: thresher)
     THRESHER_RETRIES         retries per task (default 2)
 
@@ -70,6 +71,7 @@ class Settings:
     archives: str | None
     properties_file: str | None
     python: str | None
+    driver_python: str | None
     thresher_bin: str
     retries: int
 
@@ -98,9 +100,19 @@ class Settings:
             archives=env.get("THRESHER_ARCHIVES") or None,
             properties_file=env.get("THRESHER_PROPERTIES_FILE") or None,
             python=env.get("THRESHER_PYTHON") or None,
+            driver_python=env.get("THRESHER_DRIVER_PYTHON") or None,
             thresher_bin=env.get("THRESHER_BIN", "thresher"),
             retries=int(env.get("THRESHER_RETRIES", "2")),
         )
+
+    def spark_conf(self) -> dict[str, str]:
+        """The Python interpreters of the job, as spark-submit settings."""
+        conf = {}
+        if self.python:
+            conf["spark.pyspark.python"] = self.python
+        if self.driver_python:
+            conf["spark.pyspark.driver.python"] = self.driver_python
+        return conf
 
 
 def stage_groups(config: str, spec: str | None) -> tuple[tuple[str, str], ...]:
@@ -177,7 +189,7 @@ def _task(settings: Settings, task_id: str, until: str | None) -> BaseOperator:
         py_files=settings.py_files,
         archives=settings.archives,
         properties_file=settings.properties_file,
-        conf={"spark.pyspark.python": settings.python} if settings.python else None,
+        conf=settings.spark_conf(),
         name=f"thresher {task_id}",
     )
 
