@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The `models` extra (torch, sentence-transformers, scikit-learn): the tests need it, the demo does not.
 MODELS_STAMP := $(VENV)/.installed-models
+# Test-only tools, kept out of `make demo`'s install: papermill + ipykernel (notebook tests) in .venv, and
+# Airflow in a venv of its own (it pins much of its own dependency tree; tasks run thresher in .venv).
+NOTEBOOK_STAMP := $(VENV)/.installed-notebooks
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 DEMO_DIR := build/demo
 SCREENSHOT := bench/screenshots/report.png
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
@@ -15,7 +20,7 @@ LINT_PATHS := $(wildcard lib tests bench jobs)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: reference-venv venv models-venv demo test lint bench dist clean report-screenshot
+.PHONY: reference-venv venv models-venv airflow-venv demo test lint bench dist dist-env clean report-screenshot
 
 venv: $(STAMP)
 
@@ -30,6 +35,18 @@ models-venv: $(MODELS_STAMP)
 $(MODELS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models]'
 	touch $(MODELS_STAMP)
+
+$(NOTEBOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks]'
+	touch $(NOTEBOOK_STAMP)
+
+airflow-venv: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): constraints.txt
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+		apache-airflow apache-airflow-providers-apache-spark
+	touch $(AIRFLOW_STAMP)
 
 demo: venv
 	rm -rf $(DEMO_DIR)
@@ -46,7 +63,7 @@ report-screenshot: venv
 		status=$$?; rm -rf $$profile; exit $$status
 	@ls -l $(SCREENSHOT)
 
-test: models-venv
+test: models-venv $(NOTEBOOK_STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/python -m pytest -q
 
@@ -67,8 +84,22 @@ bench: models-venv reference-venv
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models,bench]'
 	$(BIN)/python -m bench.run_all
 
+# The wheel (pip install on a cluster's nodes or into an image) and a zip of the package for --py-files.
 dist: venv
-	$(BIN)/python -m pip wheel --no-deps -w dist .
+	$(BIN)/python -m pip wheel -q --no-deps -w dist .
+	$(BIN)/python jobs/build_pyfiles.py dist
+
+# thresher and its dependencies as a packed virtual environment for `spark-submit --archives` (YARN,
+# Kubernetes). venv-pack does not copy the interpreter: the nodes need Python 3.11 at the path it has here
+# ($(PYTHON)); otherwise use the Docker image. DIST_EXTRAS=models adds the model stages' dependencies.
+DIST_EXTRAS ?=
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' lib/thresher/__init__.py)
+dist-env: dist
+	rm -rf build/dist-env
+	$(PYTHON) -m venv build/dist-env
+	build/dist-env/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt venv-pack \
+		"thresher$(if $(DIST_EXTRAS),[$(DIST_EXTRAS)]) @ file://$(CURDIR)/dist/thresher-$(VERSION)-py3-none-any.whl"
+	build/dist-env/bin/venv-pack -q -p build/dist-env -o dist/thresher-env.tar.gz --force
 
 clean:
-	rm -rf build dist $(VENV) .pytest_cache .ruff_cache
+	rm -rf build dist $(VENV) $(AIRFLOW_VENV) .pytest_cache .ruff_cache

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from thresher.conf import PipelineConfig
+from thresher.errors import ConfigError
 from thresher.layout import INGEST_SEGMENT
 from thresher.stages.base import RowStage, Stage
 
@@ -58,6 +59,19 @@ class Plan:
     def stages_before(self, segment: Segment) -> list[Stage]:
         """The stages of the segments that run before `segment` (their columns reach it)."""
         return [s for earlier in self.segments[: segment.index - 1] for s in earlier.stages]
+
+    def segment_of(self, stage_id: str) -> Segment:
+        """The segment that runs `stage_id` (with fused row stages, the whole pass that contains it)."""
+        check_until(stage_id, self.stage_ids())
+        return next(seg for seg in self.segments if any(s.id == stage_id for s in seg.stages))
+
+
+def check_until(stage_id: str, stage_ids: list[str]) -> None:
+    """Raise a ConfigError unless `stage_id` is one of the pipeline's stages (checked before Spark starts)."""
+    if stage_id not in stage_ids:
+        raise ConfigError(
+            f"--until {stage_id}: not a stage of this pipeline; its stages are: {', '.join(stage_ids) or '(none)'}"
+        )
 
 
 def _chain(previous: str, payload: object) -> str:

@@ -5,6 +5,12 @@ Resume: a checkpoint is reused when its Delta commit exists and its recorded fin
 fingerprint stops the run with a message naming what changed; uncommitted leftovers of a killed run are
 removed and recomputed.
 
+Stopping early (`until`): the plan is always made from the whole config, so fusion and fingerprints are those
+of the full pipeline; the run stops after the segment that contains the given stage and writes no final tables.
+A later run of the same pipeline (with a later `until`, or none) reuses what it committed. Committed checkpoints
+after the stopping point are left alone: they belong to the same plan. This lets a scheduler run a pipeline as
+a chain of tasks, each a prefix of the next, where a retried task never redoes a committed segment.
+
 Conservation: after every segment the stats computed from the committed checkpoint must show that each stage
 decided on exactly the documents handed to it; at the end `input records == kept + excluded + quarantine` is
 checked by counting the written tables.
@@ -61,10 +67,13 @@ class RunResult:
     totals: dict[str, int]
     stats: list[dict[str, Any]]
     reused: list[str] = field(default_factory=list)
+    # Set when the run stopped early (`until`): the last segment it ran or reused. No final tables then.
+    stopped_after: str | None = None
 
 
-def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None) -> RunResult:
-    return Runner(config, spark).run()
+def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, until: str | None = None) -> RunResult:
+    """Run `config`; with `until` (a stage id), stop after the segment that contains that stage."""
+    return Runner(config, spark).run(until)
 
 
 class Runner:
@@ -81,11 +90,13 @@ class Runner:
 
     # -- the run ---------------------------------------------------------------------------------------------
 
-    def run(self) -> RunResult:
+    def run(self, until: str | None = None) -> RunResult:
         planned = plan_inputs(self.spark, self.config.inputs)
         plan = make_plan(self.config, fingerprint(planned))
+        last = plan.segment_of(until) if until is not None else None
         # A refused resume must leave the existing run's manifest and tables untouched.
         existing = read_manifest(self.layout.manifest)
+        finished_before = existing is not None and existing.get("status") == "succeeded"
         self._check_run_id(existing)
         reused = self._reusable_segments(plan)
         manifest = self._open_manifest(existing, plan, planned)
@@ -97,6 +108,7 @@ class Runner:
             previous_segment: Segment | None = None
             stage_index = 1
             passed = int(self.stats_rows["ingest"]["docs_out"])
+            ran = [INGEST_SEGMENT]
             for segment in plan.segments:
                 if previous is None:
                     segment_input = documents(ingested)
@@ -108,7 +120,14 @@ class Runner:
                 previous_segment = segment
                 stage_index += len(segment.stages)
                 passed = int(self.stats_rows[segment.last.id]["docs_out"])
-            totals = self._finalize(plan, ingested, previous, manifest)
+                ran.append(segment.name)
+                if segment == last:
+                    break
+            if last is None:
+                totals = self._finalize(plan, ingested, previous, manifest)
+            else:
+                self._stop_early(last, manifest, finished_before, recomputed=not reused.issuperset(ran))
+                totals = {}
         except BaseException as error:
             manifest["status"] = "failed"
             manifest["error"] = f"{type(error).__name__}: {error}"
@@ -119,10 +138,22 @@ class Runner:
             raise
         finally:
             set_job_description(self.spark, None)
-        ordered = sorted(self.stats_rows.values(), key=lambda r: r["stage_index"])
-        if self.config.run.report:
+        ordered = sorted(
+            (r for r in self.stats_rows.values() if r["stage_index"] < stage_index), key=lambda r: r["stage_index"]
+        )
+        if self.config.run.report and last is None:
             self._write_report()
-        return RunResult(run_id, self.layout.root, totals, ordered, sorted(reused))
+        stopped_after = last.name if last is not None else None
+        return RunResult(run_id, self.layout.root, totals, ordered, sorted(reused), stopped_after)
+
+    def _stop_early(self, last: Segment, manifest: dict[str, Any], finished_before: bool, recomputed: bool) -> None:
+        """End a run after `last`. A run that had already finished and recomputed nothing now stays `succeeded`
+        (its final tables still match its checkpoints); otherwise it is `partial` until a run without `until`
+        writes the final tables."""
+        manifest["status"] = "succeeded" if finished_before and not recomputed else "partial"
+        manifest["stopped_after"] = last.name
+        write_manifest(self.layout.manifest, manifest)
+        log.info("%s: stopping here as requested; a run without --until writes the final tables", last.name)
 
     def _write_report(self) -> None:
         """report.html is derived from the committed tables: failing to write it does not fail the run, which
@@ -402,6 +433,7 @@ class Runner:
             )
         manifest["totals"] = totals
         manifest["status"] = "succeeded"
+        manifest.pop("stopped_after", None)
         manifest["tables"] = {
             "kept": self.layout.kept,
             "excluded": self.layout.excluded,

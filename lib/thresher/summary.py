@@ -25,6 +25,17 @@ def print_summary(result: RunResult, out: TextIO) -> None:
         top = sorted(row["reason_counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
         if top:
             print(f"{'':<22}reasons: " + ", ".join(f"{k} {v}" for k, v in top), file=out)
+    if result.stopped_after:
+        print(
+            f"\nstopped after {result.stopped_after} (--until); run without --until to finish the pipeline and "
+            "write the final tables",
+            file=out,
+        )
+        if result.reused:
+            print(f"reused committed checkpoints: {', '.join(result.reused)}", file=out)
+        print(f"\ncheckpoints: {layout.checkpoints}\nstats:       {layout.stats}", file=out)
+        print(f"manifest:    {layout.manifest}", file=out)
+        return
     totals = result.totals
     print(
         f"\n{totals['input_records']} input records = {totals['kept']} kept + {totals['excluded']} excluded + "

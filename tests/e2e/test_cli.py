@@ -43,3 +43,10 @@ def test_demo_corpus_is_deterministic(tmp_path):
     for name in ("a.jsonl", "b.jsonl"):
         assert _thresher("demo-corpus", str(tmp_path / name), "--docs", "200").returncode == 0
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_until_a_stage_not_in_the_config_fails_before_spark_starts():
+    result = _thresher("run", "conf/demo.yaml", "--until", "nope")
+    assert result.returncode == 2
+    assert "--until nope: not a stage of this pipeline; its stages are: normalize, length" in result.stderr
+    assert "SparkSession" not in result.stderr

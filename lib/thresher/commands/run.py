@@ -10,6 +10,7 @@ from thresher.conf import PipelineConfig, load_config
 from thresher.errors import ResumeError
 from thresher.layout import OutputLayout
 from thresher.manifest import read_manifest
+from thresher.plan import check_until
 from thresher.summary import print_summary
 
 
@@ -18,6 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("config", help="pipeline YAML (see conf/)")
     run.add_argument("--input", help="input path or glob (replaces the config's input paths)")
     run.add_argument("--output", help="output directory (replaces run.output)")
+    run.add_argument(
+        "--until",
+        metavar="STAGE",
+        help="stop after the segment that runs STAGE (the full pipeline's plan, so a later run reuses what this "
+        "one committed); the final tables are written by a run without --until",
+    )
     add_run_options(run)
     run.set_defaults(handler=_run)
 
@@ -65,7 +72,10 @@ def load_run_config(args: argparse.Namespace, path: str, **overrides: Any) -> Pi
 
 
 def _run(args: argparse.Namespace) -> int:
-    return execute(load_run_config(args, args.config, input_path=args.input), progress=not args.quiet)
+    config = load_run_config(args, args.config, input_path=args.input)
+    if args.until is not None:
+        check_until(args.until, config.stage_ids)
+    return execute(config, progress=not args.quiet, until=args.until)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -77,12 +87,12 @@ def _resume(args: argparse.Namespace) -> int:
     return execute(config, progress=not args.quiet)
 
 
-def execute(config: PipelineConfig, progress: bool) -> int:
+def execute(config: PipelineConfig, progress: bool, until: str | None = None) -> int:
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline
 
     with progress_on_terminal(enabled=progress):
-        result = run_pipeline(config)
+        result = run_pipeline(config, until=until)
     print_summary(result, sys.stdout)
     return 0
