@@ -39,7 +39,7 @@ def test_web_en_on_the_shared_corpora(spark, tmp_path: Path) -> None:
     assert 500 < totals["kept"] < 2000
     stats = _stats(result)
     order = ["url_filter", "language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
-    order += ["refine", "pii"]
+    order += ["refine", "url_dedup", "exact_dedup", "minhash_dedup", "pii"]
     assert [r["stage"] for r in result.stats][1:] == order
     for stage in order:
         row = stats[stage]
