@@ -198,7 +198,12 @@ class StandaloneCluster:
         for group in groups:
             _signal_group(group, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
+        while time.monotonic() < deadline:
+            # Reap the group leaders that exited: an unreaped (zombie) leader keeps its group "alive".
+            for daemon in self.daemons():
+                daemon.process.poll()
+            if not any(_group_alive(g) for g in groups):
+                break
             time.sleep(0.2)
         for group in groups:
             _signal_group(group, signal.SIGKILL)

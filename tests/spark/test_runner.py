@@ -165,27 +165,30 @@ def test_deleting_a_checkpoint_recomputes_from_there(spark, tmp_path):
     assert result.totals["kept"] == 6
 
 
-@pytest.mark.parametrize(
-    "corpus",
-    [
-        "dolma_cc_2019_30_raw.jsonl",
-        "olmo_c4_1000.jsonl",
-        "dclm_human_quality_499.jsonl",
-        "aeb_gold_articles_181.jsonl",
-        "dolma_ccnet_head_30.jsonl",
-    ],
-)
-def test_demo_config_on_shared_corpora_conserves_every_record(spark, tmp_path, corpus):
-    path = shared_corpus(corpus)
-    config = load_config(PROJECT_ROOT / "conf" / "demo.yaml", input_path=str(path), output=str(tmp_path / "run"))
+def test_demo_config_on_all_shared_corpora_conserves_every_record_of_every_file(spark, tmp_path):
+    # One run over every shared corpus at once (a glob), checked file by file through `origin.file`.
+    corpora = sorted(shared_corpus("olmo_c4_1000.jsonl").parent.glob("*.jsonl"))
+    config = load_config(
+        PROJECT_ROOT / "conf" / "demo.yaml",
+        input_path=str(corpora[0].parent / "*.jsonl"),
+        output=str(tmp_path / "run"),
+    )
     result = run_pipeline(config, spark)
-    records = sum(1 for _ in path.open("rb"))
+    lines = {path.name: sum(1 for _ in path.open("rb")) for path in corpora}
     totals = result.totals
-    assert totals["input_records"] == records
-    assert totals["kept"] + totals["excluded"] + totals["quarantine"] == records
+    assert totals["input_records"] == sum(lines.values())
+    assert totals["kept"] + totals["excluded"] + totals["quarantine"] == totals["input_records"]
     for table in ("kept", "excluded", "quarantine", "stats"):
         root = str(tmp_path / "run" / table)
         expected = len(result.stats) if table == "stats" else totals[table]
         uris = DeltaTable(root).file_uris()
         assert (ds.dataset(uris).count_rows() if uris else 0) == expected  # readable by delta-rs
         assert _table(spark, root).count() == expected  # and by Spark
+    per_file: dict[str, int] = {}
+    for table in ("kept", "excluded", "quarantine"):
+        file_column = "file" if table == "quarantine" else "origin.file"
+        rows = _table(spark, str(tmp_path / "run" / table)).groupBy(F.col(file_column).alias("file")).count().collect()
+        for row in rows:
+            name = Path(row["file"]).name
+            per_file[name] = per_file.get(name, 0) + row["count"]
+    assert per_file == lines
