@@ -9,11 +9,10 @@ Writes bench/results/select_dsir.json. Run from the repository root: `python -m 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
-from pathlib import Path
 
+from bench._common import RESULTS, SHARED_DATA
 from thresher.conf import InputConfig
 from thresher.io.delta import DeltaStore
 from thresher.io.ingest import documents, ingest
@@ -23,7 +22,6 @@ from thresher.spark import get_spark
 from thresher.stages.base import StageContext
 from thresher.stages.selection.dsir import Dsir, DsirParams, feature_counts
 
-DATA = Path(os.environ.get("THRESHER_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 POOL = (
     "dolma_cc_2019_30_raw.jsonl",
     "olmo_c4_1000.jsonl",
@@ -32,14 +30,14 @@ POOL = (
 )
 TARGET = "aeb_gold_articles_181.jsonl"
 SIZES = (100, 200, 500)
-RESULTS = Path(__file__).resolve().parent / "results" / "select_dsir.json"
+RESULT = RESULTS / "select_dsir.json"
 
 
 def main() -> None:
     spark = get_spark({"spark.master": "local[2]", "spark.driver.memory": "3g", "spark.sql.shuffle.partitions": "8"})
     store = DeltaStore(spark, "delta-rs")
     with tempfile.TemporaryDirectory() as scratch:
-        planned = plan_inputs(spark, (InputConfig(path=[str(DATA / n) for n in POOL]),))
+        planned = plan_inputs(spark, (InputConfig(path=[str(SHARED_DATA / n) for n in POOL]),))
         with ingest(spark, planned, store) as ingested:
             pool = StageContext(spark, "bench", "filter", 42, scratch).materialize(documents(ingested), "pool")
         started = time.perf_counter()
@@ -49,16 +47,16 @@ def main() -> None:
         for size in SIZES:
             ctx = StageContext(spark, "bench", "filter", 42, f"{scratch}/dsir{size}")
             started = time.perf_counter()
-            out = Dsir(DsirParams(target=[str(DATA / TARGET)], target_count=size)).apply(pool, ctx)
+            out = Dsir(DsirParams(target=[str(SHARED_DATA / TARGET)], target_count=size)).apply(pool, ctx)
             out.where("dsir.keep").count()
             wall = time.perf_counter() - started
             rows.append(
                 {"selected": size, **ctx.metrics, "wall_seconds": wall, "wall_vs_one_count_pass": wall / baseline}
             )
             print(json.dumps(rows[-1]))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"pool_count_pass_seconds": baseline, "runs": rows}, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    RESULT.parent.mkdir(exist_ok=True)
+    RESULT.write_text(json.dumps({"pool_count_pass_seconds": baseline, "runs": rows}, indent=2) + "\n")
+    print(f"wrote {RESULT}")
 
 
 if __name__ == "__main__":
