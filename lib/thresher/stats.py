@@ -8,11 +8,13 @@ for every stage, docs_in == docs_out + docs_excluded, and docs_in equals what th
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from pyspark.ml.feature import Bucketizer
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -137,11 +139,16 @@ def segment_stats(
             F.coalesce(F.sum(F.when(reached, words_in)), F.lit(0)).alias(f"{stage.id}__words_in"),
             F.coalesce(F.sum(F.when(passed, words_out)), F.lit(0)).alias(f"{stage.id}__words_out"),
         ]
-    for i, signal in enumerate(numeric):
-        aggregates += _moment_aggregates(signal, f"n{i}")
-    # Spark does not share a repeated expression between aggregates: the stored text is measured once here.
+    for i in range(len(numeric)):
+        aggregates += _moment_aggregates(f"n{i}")
+    # Spark does not share a repeated expression between aggregates: the stored text is measured, and each
+    # signal read and checked for finiteness, once here (which also keeps the generated code small enough
+    # to compile).
     measured = checkpoint.select(
-        "*", F.length(TEXT).cast("long").alias(_FINAL_CHARS), words_column(F.col(TEXT)).alias(_FINAL_WORDS)
+        "*",
+        F.length(TEXT).cast("long").alias(_FINAL_CHARS),
+        words_column(F.col(TEXT)).alias(_FINAL_WORDS),
+        *[column for i, signal in enumerate(numeric) for column in _signal_values(signal, f"n{i}")],
     )
     counts = measured.agg(*aggregates).first().asDict()
     total = int(counts["total"])
@@ -291,12 +298,20 @@ def _finite(value: Column) -> Column:
     return ~F.isnan(value) & (F.abs(value) != F.lit(float("inf")))
 
 
-def _moment_aggregates(signal: Signal, prefix: str) -> list[Column]:
+def _signal_values(signal: Signal, prefix: str) -> list[Column]:
+    """The signal as a double where it is finite (else null), and whether it is NaN or infinite."""
     raw = signal.column.cast("double")
-    finite = F.when(_finite(raw), raw)
+    return [
+        F.when(_finite(raw), raw).alias(f"_stats_{prefix}_value"),
+        F.coalesce(~_finite(raw), F.lit(False)).alias(f"_stats_{prefix}_non_finite"),
+    ]
+
+
+def _moment_aggregates(prefix: str) -> list[Column]:
+    finite = F.col(f"_stats_{prefix}_value")
     return [
         F.count(finite).alias(f"{prefix}_count"),
-        F.count(F.when(raw.isNotNull() & finite.isNull(), 1)).alias(f"{prefix}_non_finite"),
+        F.count(F.when(F.col(f"_stats_{prefix}_non_finite"), 1)).alias(f"{prefix}_non_finite"),
         F.avg(finite).alias(f"{prefix}_mean"),
         F.min(finite).alias(f"{prefix}_min"),
         F.max(finite).alias(f"{prefix}_max"),
@@ -328,22 +343,23 @@ def _bins_of(signal: Signal, summary: dict[str, Any]) -> Bins:
     return choose_bins(quantiles, signal.integral, summary.get("thresholds", ()))
 
 
-def _bin_index(value: Column, edges: Sequence[float]) -> Column:
-    """Index of the bin of `value` (-1 below the first edge, len(edges) - 1 above the last): a balanced tree of
-    comparisons, so each value costs about log2(bins) of them."""
-
-    def inner(first: int, last: int) -> Column:
-        if last - first == 1:
-            return F.lit(first)
-        middle = (first + last) // 2
-        return F.when(value < F.lit(edges[middle]), inner(first, middle)).otherwise(inner(middle, last))
-
-    count = len(edges) - 1
-    return (
-        F.when(value < F.lit(edges[0]), F.lit(-1))
-        .when(value > F.lit(edges[-1]), F.lit(count))
-        .otherwise(inner(0, count))
+def _with_bin_indexes(frame: DataFrame, columns: dict[str, Sequence[float]]) -> DataFrame:
+    """Adds `<column>_bin` = the index of the histogram bin of each column's value: -1 below the first edge,
+    len(edges) - 1 above the last, the last bin closed on both sides. Spark ML's Bucketizer does the binary
+    search in compiled code; as Spark expressions, nested comparisons for 40 signals of 40 bins each made the
+    generated code too large to compile, and the interpreted fallback made statistics as slow as the stage."""
+    if not columns:
+        return frame
+    names = list(columns)
+    splits = [[-math.inf, *edges[:-1], math.nextafter(edges[-1], math.inf), math.inf] for edges in columns.values()]
+    bucketizer = Bucketizer(
+        splitsArray=splits, inputCols=names, outputCols=[f"{n}_bucket" for n in names], handleInvalid="keep"
     )
+    # Bucket 0 is (-inf, first edge): shift by one so that bin k of `edges` is index k.
+    bucketed = bucketizer.transform(frame)
+    return bucketed.select(
+        "*", *[(F.col(f"{n}_bucket").cast("int") - F.lit(1)).alias(f"{n}_bin") for n in names]
+    ).drop(*[f"{n}_bucket" for n in names])
 
 
 # (kind, stage id, signal name) -> key -> {"in": documents, "kept": of which the stage kept}
@@ -361,47 +377,65 @@ def _tallies(
 
     Kinds: `reason` (documents a stage decided against, by reason), `bin` (a numeric signal's histogram bin,
     or `non_finite`), `bool` (a boolean signal's value), `lang` (documents reaching a stage, by language).
+    The checkpoint is first narrowed to one plain column per figure, then each row explodes into one small
+    entry per figure: the figure's index into `groups` (not its names, which would make every exploded row
+    carry four strings), its key, and whether the stage kept the row.
     """
-    entries: list[Column] = []
-    for stage in segment.stages:
+    narrow: dict[str, Column] = {}
+    for j, stage in enumerate(segment.stages):
         result = F.col(stage.id)
-        reason = F.coalesce(result.getField(REASON), F.lit(UNSPECIFIED_REASON))
-        entries.append(F.when(result.getField(KEEP) == F.lit(False), _entry("reason", stage.id, "", reason)))
-    for signal in signals:
-        key = (signal.stage.id, signal.name)
-        value = signal.column
+        narrow[f"kept{j}"] = F.coalesce(result.getField(KEEP), F.lit(False))
+        narrow[f"dropped{j}"] = F.coalesce(result.getField(KEEP) == F.lit(False), F.lit(False))
+        narrow[f"reached{j}"] = result.isNotNull()
+        narrow[f"reason{j}"] = F.coalesce(result.getField(REASON), F.lit(UNSPECIFIED_REASON))
+    edges: dict[str, Sequence[float]] = {}
+    for i, signal in enumerate(signals):
         if signal.kind == "boolean":
-            entries.append(F.when(value.isNotNull(), _entry("bool", *key, value.cast("string"))))
+            narrow[f"bool{i}"] = signal.column.cast("string")
         elif signal in bins:
-            number = value.cast("double")
-            index = _bin_index(number, bins[signal].edges).cast("string")
-            bin_key = F.when(_finite(number), index).otherwise(F.lit(NON_FINITE))
-            entries.append(F.when(value.isNotNull(), _entry("bin", *key, bin_key)))
+            number = signal.column.cast("double")
+            narrow[f"num{i}"] = F.when(_finite(number), number)
+            narrow[f"nonfinite{i}"] = F.coalesce(~_finite(number), F.lit(False))
+            edges[f"num{i}"] = bins[signal].edges
+    stage_index = {stage.id: j for j, stage in enumerate(segment.stages)}
     for stage_id, source in languages.items():
-        code = F.coalesce(F.nullif(F.col(source), F.lit("")), F.lit(UNDETERMINED_LANGUAGE))
-        entries.append(F.when(F.col(stage_id).isNotNull(), _entry("lang", stage_id, "", code)))
+        narrow[f"lang{stage_index[stage_id]}"] = F.coalesce(
+            F.nullif(F.col(source), F.lit("")), F.lit(UNDETERMINED_LANGUAGE)
+        )
+    frame = _with_bin_indexes(checkpoint.select(*[c.alias(n) for n, c in narrow.items()]), edges)
+
+    groups: list[tuple[str, str, str]] = []
+    entries: list[Column] = []
+
+    def add(kind: str, stage: Stage, name: str, when: Column, key: Column) -> None:
+        kept = F.col(f"kept{stage_index[stage.id]}")
+        entries.append(F.when(when, F.struct(F.lit(len(groups)).alias("g"), key.alias("key"), kept.alias("kept"))))
+        groups.append((kind, stage.id, name))
+
+    for j, stage in enumerate(segment.stages):
+        add("reason", stage, "", F.col(f"dropped{j}"), F.col(f"reason{j}"))
+    for i, signal in enumerate(signals):
+        if signal.kind == "boolean":
+            add("bool", signal.stage, signal.name, F.col(f"bool{i}").isNotNull(), F.col(f"bool{i}"))
+        elif signal in bins:
+            finite, non_finite = F.col(f"num{i}"), F.col(f"nonfinite{i}")
+            key = F.when(non_finite, F.lit(NON_FINITE)).otherwise(F.col(f"num{i}_bin").cast("string"))
+            add("bin", signal.stage, signal.name, finite.isNotNull() | non_finite, key)
+    for stage_id in languages:
+        j = stage_index[stage_id]
+        add("lang", segment.stages[j], "", F.col(f"reached{j}"), F.col(f"lang{j}"))
     rows = (
-        checkpoint.select(F.explode(F.array(*entries)).alias("e"))
+        frame.select(F.explode(F.array(*entries)).alias("e"))
         .where(F.col("e").isNotNull())
-        .groupBy("e.kind", "e.stage", "e.name", "e.key")
+        .groupBy("e.g", "e.key")
         .agg(F.count(F.lit(1)).alias("n"), F.count(F.when(F.col("e.kept"), 1)).alias("kept"))
         .collect()
     )
     out: Tallies = {}
     for row in rows:
-        group = out.setdefault((row["kind"], row["stage"], row["name"]), {})
+        group = out.setdefault(groups[row["g"]], {})
         group[row["key"]] = {"in": int(row["n"]), "kept": int(row["kept"])}
     return out
-
-
-def _entry(kind: str, stage_id: str, name: str, key: Column) -> Column:
-    return F.struct(
-        F.lit(kind).alias("kind"),
-        F.lit(stage_id).alias("stage"),
-        F.lit(name).alias("name"),
-        key.alias("key"),
-        F.coalesce(F.col(stage_id).getField(KEEP), F.lit(False)).alias("kept"),
-    )
 
 
 def _counts_by_key(tallies: Tallies, group: tuple[str, str, str]) -> dict[str, dict[str, int]]:
