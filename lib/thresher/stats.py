@@ -298,20 +298,28 @@ def _finite(value: Column) -> Column:
     return ~F.isnan(value) & (F.abs(value) != F.lit(float("inf")))
 
 
+def _value_name(prefix: str) -> str:
+    return f"_stats_{prefix}_value"
+
+
+def _non_finite_name(prefix: str) -> str:
+    return f"_stats_{prefix}_non_finite"
+
+
 def _signal_values(signal: Signal, prefix: str) -> list[Column]:
     """The signal as a double where it is finite (else null), and whether it is NaN or infinite."""
     raw = signal.column.cast("double")
     return [
-        F.when(_finite(raw), raw).alias(f"_stats_{prefix}_value"),
-        F.coalesce(~_finite(raw), F.lit(False)).alias(f"_stats_{prefix}_non_finite"),
+        F.when(_finite(raw), raw).alias(_value_name(prefix)),
+        F.coalesce(~_finite(raw), F.lit(False)).alias(_non_finite_name(prefix)),
     ]
 
 
 def _moment_aggregates(prefix: str) -> list[Column]:
-    finite = F.col(f"_stats_{prefix}_value")
+    finite = F.col(_value_name(prefix))
     return [
         F.count(finite).alias(f"{prefix}_count"),
-        F.count(F.when(F.col(f"_stats_{prefix}_non_finite"), 1)).alias(f"{prefix}_non_finite"),
+        F.count(F.when(F.col(_non_finite_name(prefix)), 1)).alias(f"{prefix}_non_finite"),
         F.avg(finite).alias(f"{prefix}_mean"),
         F.min(finite).alias(f"{prefix}_min"),
         F.max(finite).alias(f"{prefix}_max"),
@@ -343,23 +351,29 @@ def _bins_of(signal: Signal, summary: dict[str, Any]) -> Bins:
     return choose_bins(quantiles, signal.integral, summary.get("thresholds", ()))
 
 
-def _with_bin_indexes(frame: DataFrame, columns: dict[str, Sequence[float]]) -> DataFrame:
-    """Adds `<column>_bin` = the index of the histogram bin of each column's value: -1 below the first edge,
-    len(edges) - 1 above the last, the last bin closed on both sides. Spark ML's Bucketizer does the binary
-    search in compiled code; as Spark expressions, nested comparisons for 40 signals of 40 bins each made the
-    generated code too large to compile, and the interpreted fallback made statistics as slow as the stage."""
+def _with_buckets(frame: DataFrame, columns: dict[str, Sequence[float]]) -> DataFrame:
+    """Adds `<column>_bucket` = 1 + the index of the histogram bin of each column's value: 0 below the first
+    edge, len(edges) above the last, the last bin closed on both sides (see `_bin_key`). Spark ML's Bucketizer
+    does the binary search in compiled code; as Spark expressions, nested comparisons for 40 signals of 40 bins
+    each made the generated code too large to compile, and the interpreted fallback made statistics as slow as
+    the stage."""
     if not columns:
         return frame
     names = list(columns)
     splits = [[-math.inf, *edges[:-1], math.nextafter(edges[-1], math.inf), math.inf] for edges in columns.values()]
     bucketizer = Bucketizer(
-        splitsArray=splits, inputCols=names, outputCols=[f"{n}_bucket" for n in names], handleInvalid="keep"
+        splitsArray=splits, inputCols=names, outputCols=[_bucket_name(n) for n in names], handleInvalid="keep"
     )
-    # Bucket 0 is (-inf, first edge): shift by one so that bin k of `edges` is index k.
-    bucketed = bucketizer.transform(frame)
-    return bucketed.select(
-        "*", *[(F.col(f"{n}_bucket").cast("int") - F.lit(1)).alias(f"{n}_bin") for n in names]
-    ).drop(*[f"{n}_bucket" for n in names])
+    return bucketizer.transform(frame)
+
+
+def _bucket_name(column: str) -> str:
+    return f"{column}_bucket"
+
+
+def _bin_key(bucket: Column) -> Column:
+    """The histogram key of a bucket: the bin's index, -1 below the first edge, len(edges) - 1 above the last."""
+    return (bucket.cast("int") - F.lit(1)).cast("string")
 
 
 # (kind, stage id, signal name) -> key -> {"in": documents, "kept": of which the stage kept}
@@ -381,28 +395,27 @@ def _tallies(
     entry per figure: the figure's index into `groups` (not its names, which would make every exploded row
     carry four strings), its key, and whether the stage kept the row.
     """
-    narrow: dict[str, Column] = {}
+    stage_index = {stage.id: j for j, stage in enumerate(segment.stages)}
+    narrow: list[Column] = []
     for j, stage in enumerate(segment.stages):
         result = F.col(stage.id)
-        narrow[f"kept{j}"] = F.coalesce(result.getField(KEEP), F.lit(False))
-        narrow[f"dropped{j}"] = F.coalesce(result.getField(KEEP) == F.lit(False), F.lit(False))
-        narrow[f"reached{j}"] = result.isNotNull()
-        narrow[f"reason{j}"] = F.coalesce(result.getField(REASON), F.lit(UNSPECIFIED_REASON))
+        narrow += [
+            F.coalesce(result.getField(KEEP), F.lit(False)).alias(f"kept{j}"),
+            F.coalesce(result.getField(KEEP) == F.lit(False), F.lit(False)).alias(f"dropped{j}"),
+            F.coalesce(result.getField(REASON), F.lit(UNSPECIFIED_REASON)).alias(f"reason{j}"),
+        ]
     edges: dict[str, Sequence[float]] = {}
     for i, signal in enumerate(signals):
         if signal.kind == "boolean":
-            narrow[f"bool{i}"] = signal.column.cast("string")
+            narrow.append(signal.column.cast("string").alias(f"bool{i}"))
         elif signal in bins:
-            number = signal.column.cast("double")
-            narrow[f"num{i}"] = F.when(_finite(number), number)
-            narrow[f"nonfinite{i}"] = F.coalesce(~_finite(number), F.lit(False))
-            edges[f"num{i}"] = bins[signal].edges
-    stage_index = {stage.id: j for j, stage in enumerate(segment.stages)}
+            narrow += _signal_values(signal, f"s{i}")
+            edges[_value_name(f"s{i}")] = bins[signal].edges
     for stage_id, source in languages.items():
-        narrow[f"lang{stage_index[stage_id]}"] = F.coalesce(
-            F.nullif(F.col(source), F.lit("")), F.lit(UNDETERMINED_LANGUAGE)
-        )
-    frame = _with_bin_indexes(checkpoint.select(*[c.alias(n) for n, c in narrow.items()]), edges)
+        j = stage_index[stage_id]
+        code = F.coalesce(F.nullif(F.col(source), F.lit("")), F.lit(UNDETERMINED_LANGUAGE))
+        narrow += [F.col(stage_id).isNotNull().alias(f"reached{j}"), code.alias(f"lang{j}")]
+    frame = _with_buckets(checkpoint.select(*narrow), edges)
 
     groups: list[tuple[str, str, str]] = []
     entries: list[Column] = []
@@ -418,9 +431,9 @@ def _tallies(
         if signal.kind == "boolean":
             add("bool", signal.stage, signal.name, F.col(f"bool{i}").isNotNull(), F.col(f"bool{i}"))
         elif signal in bins:
-            finite, non_finite = F.col(f"num{i}"), F.col(f"nonfinite{i}")
-            key = F.when(non_finite, F.lit(NON_FINITE)).otherwise(F.col(f"num{i}_bin").cast("string"))
-            add("bin", signal.stage, signal.name, finite.isNotNull() | non_finite, key)
+            value, non_finite = F.col(_value_name(f"s{i}")), F.col(_non_finite_name(f"s{i}"))
+            key = F.when(non_finite, F.lit(NON_FINITE)).otherwise(_bin_key(F.col(_bucket_name(_value_name(f"s{i}")))))
+            add("bin", signal.stage, signal.name, value.isNotNull() | non_finite, key)
     for stage_id in languages:
         j = stage_index[stage_id]
         add("lang", segment.stages[j], "", F.col(f"reached{j}"), F.col(f"lang{j}"))
