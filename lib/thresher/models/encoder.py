@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from thresher.core.resources import worker_resource
 from thresher.models.device import DevicePreference, choose_device, gpu_batch_size, task_gpu_addresses
 from thresher.models.embeddings import DEFAULT_MODEL, l2_normalize
-from thresher.stages.base import worker_resource
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -15,14 +15,17 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
+from pydantic import BaseModel, ConfigDict
 from pyspark.sql.types import StructField, StructType
 
+from thresher.core.modes import Mode
+from thresher.core.paths import ConfigPath, resolve_path
+from thresher.core.resources import worker_resource
+from thresher.core.scratch import Scratch
 from thresher.schema import DECISION_FIELDS, REWRITE_FIELDS
 
 if TYPE_CHECKING:
@@ -30,8 +33,19 @@ if TYPE_CHECKING:
 
     from thresher.stages.fused import DocBatch
 
-Mode = Literal["annotate", "filter"]
-T = TypeVar("T")
+# Re-exported for stage authors: a stage module needs only `thresher.stages.base`.
+__all__ = [
+    "ConfigPath",
+    "GlobalStage",
+    "Mode",
+    "RowStage",
+    "Stage",
+    "StageContext",
+    "StageParams",
+    "StageResult",
+    "resolve_path",
+    "worker_resource",
+]
 
 
 class StageParams(BaseModel):
@@ -124,41 +138,14 @@ class StageContext:
     # JSON-serialisable details for the report (e.g. histograms of component sizes).
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def scratch_space(self) -> Scratch:
+        return Scratch(self.spark, self.scratch_dir)
+
     def scratch(self, name: str) -> str:
-        return f"{self.scratch_dir.rstrip('/')}/{name}"
+        return self.scratch_space.path(name)
 
     def materialize(self, df: DataFrame, name: str) -> DataFrame:
-        """Write `df` to scratch Parquet and read it back: cuts the lineage of iterative algorithms and makes
-        the result stable under task retries. Scratch data of a stage is removed once the stage commits."""
-        path = self.scratch(name)
-        df.write.mode("overwrite").parquet(path)
-        return self.spark.read.parquet(path)
-
-
-def worker_resource(key: str, factory: Callable[[], T]) -> T:
-    """A per-Python-process cache for models and lists: loaded once per worker, never pickled."""
-    cached = _WORKER_RESOURCES.get(key)
-    if cached is None:
-        cached = factory()
-        _WORKER_RESOURCES[key] = cached
-    return cached
-
-
-_WORKER_RESOURCES: dict[str, Any] = {}
-
-
-def resolve_path(path: str | Path, base_dir: Path | None) -> str:
-    """Resolve a path from the config relative to the config file's directory (URIs are left alone)."""
-    text = str(path)
-    if "://" in text or text.startswith("dbfs:") or Path(text).is_absolute() or base_dir is None:
-        return text
-    return str((base_dir / text).resolve())
-
-
-def _resolve_against_config(value: str, info: ValidationInfo) -> str:
-    base_dir = (info.context or {}).get("base_dir")
-    return resolve_path(value, Path(base_dir) if base_dir else None)
-
-
-# A file path in a config: relative paths are resolved against the directory of the config file.
-ConfigPath = Annotated[str, AfterValidator(_resolve_against_config)]
+        """Write `df` to scratch Parquet and read it back (see `Scratch.materialize`); scratch data of a stage
+        is removed once the stage commits."""
+        return self.scratch_space.materialize(df, name)
