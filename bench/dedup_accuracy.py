@@ -93,14 +93,11 @@ def run_config(spark, corpus_path: str, config: Config) -> tuple[dict[str, str],
     ctx = StageContext(spark, "bench", "filter", 1, str(scratch))
     frame = spark.read.parquet(corpus_path).select("doc_id", "text")
     started = time.perf_counter()
-    out = (
-        MinHashDedup(params)
-        .apply(frame, ctx)
-        .select("doc_id", "minhash_dedup.cluster_id", "minhash_dedup.cluster_size")
-    )
+    out, report = MinHashDedup(params).apply(frame, ctx)
+    out = out.select("doc_id", "minhash_dedup.cluster_id", "minhash_dedup.cluster_size")
     rows = out.where("cluster_size > 1").collect()
     seconds = time.perf_counter() - started
-    return {r["doc_id"]: r["cluster_id"] for r in rows}, dict(ctx.metrics), seconds
+    return {r["doc_id"]: r["cluster_id"] for r in rows}, dict(report.metrics), seconds
 
 
 def configs(thresholds: list[float]) -> list[Config]:

@@ -59,10 +59,11 @@ def run_thresher(corpus: str, driver_memory: str) -> dict[str, float]:
     started = time.perf_counter()
     frame = spark.read.parquet(corpus).select("doc_id", "text")
     ctx = StageContext(spark, "bench", "filter", 1, str(scratch))
-    MinHashDedup().apply(frame, ctx).write.format("noop").mode("overwrite").save()
+    out, report = MinHashDedup().apply(frame, ctx)
+    out.write.format("noop").mode("overwrite").save()
     seconds = time.perf_counter() - started
     shutil.rmtree(scratch, ignore_errors=True)
-    return {"seconds": seconds, "duplicates": ctx.metrics["duplicates"], "clusters": ctx.metrics["clusters"]}
+    return {"seconds": seconds, "duplicates": report.metrics["duplicates"], "clusters": report.metrics["clusters"]}
 
 
 def run_mllib(corpus: str, driver_memory: str) -> dict[str, float]:

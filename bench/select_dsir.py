@@ -1,7 +1,7 @@
 """DSIR on the shared corpora: target = news articles (aeb_gold_articles_181), pool = the other corpora.
 
 Reports, for several selection sizes, the KL divergence of hashed unigram+bigram features between the target
-and the pool, a random sample and the DSIR selection of the same size (the stage's own `ctx.metrics`), and the
+and the pool, a random sample and the DSIR selection of the same size (the stage's own `report.metrics`), and the
 stage's wall time against a baseline measured in the same run: one pass of feature counting over the pool.
 Writes bench/results/select_dsir.json. Run from the repository root: `python -m bench.select_dsir`.
 """
@@ -14,6 +14,7 @@ import time
 
 from bench._common import RESULTS, SHARED_DATA
 from thresher.conf import InputConfig
+from thresher.core.scratch import Scratch
 from thresher.io.delta import DeltaStore
 from thresher.io.ingest import documents, ingest
 from thresher.io.inputs import plan_inputs
@@ -39,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         planned = plan_inputs(spark, (InputConfig(path=[str(SHARED_DATA / n) for n in POOL]),))
         with ingest(spark, planned, store) as ingested:
-            pool = StageContext(spark, "bench", "filter", 42, scratch).materialize(documents(ingested), "pool")
+            pool = Scratch(spark, scratch).materialize(documents(ingested), "pool")
         started = time.perf_counter()
         feature_counts(pool.select(TEXT), 10_000)
         baseline = time.perf_counter() - started
@@ -47,11 +48,11 @@ def main() -> None:
         for size in SIZES:
             ctx = StageContext(spark, "bench", "filter", 42, f"{scratch}/dsir{size}")
             started = time.perf_counter()
-            out = Dsir(DsirParams(target=[str(SHARED_DATA / TARGET)], target_count=size)).apply(pool, ctx)
+            out, report = Dsir(DsirParams(target=[str(SHARED_DATA / TARGET)], target_count=size)).apply(pool, ctx)
             out.where("dsir.keep").count()
             wall = time.perf_counter() - started
             rows.append(
-                {"selected": size, **ctx.metrics, "wall_seconds": wall, "wall_vs_one_count_pass": wall / baseline}
+                {"selected": size, **report.metrics, "wall_seconds": wall, "wall_vs_one_count_pass": wall / baseline}
             )
             print(json.dumps(rows[-1]))
     RESULT.parent.mkdir(exist_ok=True)

@@ -1,15 +1,19 @@
-"""manifest.json: what a run is (config as resolved, versions, input fingerprint) and how far it got."""
+"""manifest.json: what a run is (config as resolved, versions, input fingerprint) and how far it got.
+
+The record itself is `thresher.core.records.Manifest`; this module reads and writes it."""
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from thresher.core.records import Manifest, SegmentRecord
 from thresher.io import fs
+
+__all__ = ["Manifest", "SegmentRecord", "new_manifest", "now", "package_versions", "read_manifest", "write_manifest"]
 
 _PACKAGES = ("thresher", "pyspark", "delta-spark", "deltalake", "pyarrow", "pandas", "numpy", "pydantic")
 
@@ -28,15 +32,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_manifest(path: str) -> dict[str, Any] | None:
+def read_manifest(path: str) -> Manifest | None:
     if not fs.exists(path):
         return None
-    return json.loads(fs.read_text(path))
+    return Manifest.from_json(fs.read_text(path))
 
 
-def write_manifest(path: str, manifest: dict[str, Any]) -> None:
-    manifest["updated_at"] = now().isoformat()
-    fs.write_text_atomic(path, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+def write_manifest(path: str, manifest: Manifest) -> None:
+    manifest.updated_at = now().isoformat()
+    fs.write_text_atomic(path, manifest.to_json())
 
 
 def new_manifest(
@@ -47,19 +51,17 @@ def new_manifest(
     input_files: list[dict[str, Any]],
     table_format: str,
     spark_master: str | None,
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "status": "running",
-        "created_at": now().isoformat(),
-        "config_path": config_path,
-        "config": config,
-        "input_fingerprint": input_fingerprint,
-        "input_files": input_files,
-        "versions": package_versions(),
-        "table_format": table_format,
-        "spark_master": spark_master,
-        "command": sys.argv,
-        "segments": {},
-        "totals": {},
-    }
+) -> Manifest:
+    return Manifest(
+        run_id=run_id,
+        status="running",
+        created_at=now().isoformat(),
+        config_path=config_path,
+        config=config,
+        input_fingerprint=input_fingerprint,
+        input_files=input_files,
+        versions=package_versions(),
+        table_format=table_format,
+        spark_master=spark_master,
+        command=list(sys.argv),
+    )

@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from thresher.conf import load_config, parse_spark_conf
+from thresher.core.records import Manifest
 from thresher.plan import check_until
 from thresher.report.run_data import RunTables, load_run, snippet
 from thresher.report.run_report import render_run_report
@@ -94,22 +95,22 @@ class RunExplorer:
         self.root = output
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         return self.tables.manifest
 
     @property
     def mode(self) -> str:
-        return self.manifest.get("config", {}).get("run", {}).get("mode", "filter")
+        return self.manifest.mode
 
     def summary(self) -> pd.DataFrame:
         """One row: run id, status, mode, where the run stopped, and its record totals."""
         manifest = self.manifest
         row = {
-            "run_id": manifest["run_id"],
-            "status": manifest.get("status"),
+            "run_id": manifest.run_id,
+            "status": manifest.status,
             "mode": self.mode,
-            "stopped_after": manifest.get("stopped_after"),
-            **manifest.get("totals", {}),
+            "stopped_after": manifest.stopped_after,
+            **manifest.totals,
         }
         return pd.DataFrame([row])
 
@@ -117,17 +118,16 @@ class RunExplorer:
         """Per stage, in order: documents in/out/excluded/flagged, share of characters kept, time, throughput."""
         rows = []
         for stage in self.tables.stats():
-            row = stage.row
             rows.append(
                 {
-                    "stage": row["stage"],
-                    "docs_in": row["docs_in"],
-                    "docs_out": row["docs_out"],
-                    "docs_excluded": row["docs_excluded"],
-                    "docs_flagged": row["docs_flagged"],
-                    "chars_kept": row["chars_out"] / row["chars_in"] if row["chars_in"] else 1.0,
-                    "wall_seconds": row["wall_seconds"],
-                    "docs_per_second": row["docs_per_second"],
+                    "stage": stage.stage,
+                    "docs_in": stage.docs_in,
+                    "docs_out": stage.docs_out,
+                    "docs_excluded": stage.docs_excluded,
+                    "docs_flagged": stage.docs_flagged,
+                    "chars_kept": stage.chars_out / stage.chars_in if stage.chars_in else 1.0,
+                    "wall_seconds": stage.wall_seconds,
+                    "docs_per_second": stage.docs_per_second,
                 }
             )
         return pd.DataFrame(rows)
@@ -137,7 +137,7 @@ class RunExplorer:
         rows = [
             {"stage": stage.stage, "reason": reason, "docs": count}
             for stage in self.tables.stats()
-            for reason, count in sorted(stage.row["reason_counts"].items(), key=lambda kv: (-kv[1], kv[0]))
+            for reason, count in sorted(stage.reason_counts.items(), key=lambda kv: (-kv[1], kv[0]))
         ]
         return pd.DataFrame(rows, columns=["stage", "reason", "docs"])
 

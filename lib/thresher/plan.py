@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from thresher.conf import PipelineConfig
 from thresher.errors import ConfigError
-from thresher.layout import INGEST_SEGMENT
 from thresher.stages.base import RowStage, Stage
 
 
@@ -48,10 +47,6 @@ class Segment:
 class Plan:
     ingest_fingerprint: str
     segments: tuple[Segment, ...]
-
-    @property
-    def ingest_name(self) -> str:
-        return INGEST_SEGMENT
 
     def stage_ids(self) -> list[str]:
         return [s.id for seg in self.segments for s in seg.stages]

@@ -1,4 +1,5 @@
-"""Runs a pipeline: ingest, then each segment of stages, each committed as a checkpoint, then the final tables.
+"""Runs a pipeline: a loop over segments (ingest is segment 0), each reused or computed, committed as a
+checkpoint and recorded (manifest + one stats row per stage), then the final tables.
 
 Resume: a checkpoint is reused when its Delta commit exists and its recorded fingerprint equals the plan's
 (same input files, same parameters of it and of every stage before it). A committed checkpoint with another
@@ -18,9 +19,10 @@ checked by counting the written tables.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,20 +32,22 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from thresher.checkpoints import Checkpoints, Step, steps_of
 from thresher.conf import PipelineConfig
+from thresher.core.records import Manifest, SegmentRecord, StageReport, StageStats
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
-from thresher.io import fs
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
-from thresher.layout import INGEST_SEGMENT, OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
-from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE, STATS_SCHEMA
+from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats
+from thresher.stats_table import StatsTable
 
 log = logging.getLogger("thresher")
 
@@ -65,10 +69,22 @@ class RunResult:
     run_id: str
     output: str
     totals: dict[str, int]
-    stats: list[dict[str, Any]]
+    # One per stage that ran or was reused, ingest first; `row["docs_in"]` reads a column as the table has it.
+    stats: list[StageStats]
     reused: list[str] = field(default_factory=list)
     # Set when the run stopped early (`until`): the last segment it ran or reused. No final tables then.
     stopped_after: str | None = None
+
+
+@dataclass
+class _Computed:
+    """A step's output before its commit, with what its computation measured."""
+
+    frame: DataFrame
+    # Worker compute seconds per stage of a row pass (an accumulator's value once the commit has run).
+    seconds: Any = None
+    # What a global stage reported.
+    report: StageReport | None = None
 
 
 def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, until: str | None = None) -> RunResult:
@@ -86,7 +102,7 @@ class Runner:
         self.spark = spark or get_spark(config.spark)
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.run.batch_size))
         self.store = DeltaStore(self.spark, resolve_format(self.spark, config.run.table_format))
-        self.stats_rows: dict[str, dict[str, Any]] = {}
+        self.checkpoints = Checkpoints(self.layout, self.store)
 
     # -- the run ---------------------------------------------------------------------------------------------
 
@@ -96,41 +112,37 @@ class Runner:
         last = plan.segment_of(until) if until is not None else None
         # A refused resume must leave the existing run's manifest and tables untouched.
         existing = read_manifest(self.layout.manifest)
-        finished_before = existing is not None and existing.get("status") == "succeeded"
+        finished_before = existing is not None and existing.status == "succeeded"
         self._check_run_id(existing)
-        reused = self._reusable_segments(plan)
+        reused = self.checkpoints.reusable(plan)
         manifest = self._open_manifest(existing, plan, planned)
-        run_id = manifest["run_id"]
+        self.stats = StatsTable(self.spark, self.store, self.layout.stats, manifest.run_id)
+        steps = steps_of(plan)
+        ran: list[str] = []
         try:
-            self.stats_rows = self._existing_stats(run_id)
-            ingested = self._run_ingest(plan, planned, manifest, reused)
-            previous: DataFrame | None = None
-            previous_segment: Segment | None = None
+            ingested = self._ingest(steps[0], planned, manifest, reused)
+            ran.append(steps[0].name)
+            checkpoint, passed = ingested, self.stats["ingest"].docs_out
+            segment_input = documents(ingested)
             stage_index = 1
-            passed = int(self.stats_rows["ingest"]["docs_out"])
-            ran = [INGEST_SEGMENT]
-            for segment in plan.segments:
-                if previous is None:
-                    segment_input = documents(ingested)
-                else:
-                    segment_input = self._passed_on(previous, previous_segment)
-                previous = self._run_segment(
-                    segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
+            for step, segment in zip(steps[1:], plan.segments, strict=True):
+                checkpoint = self._segment(
+                    step, segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
                 )
-                previous_segment = segment
+                ran.append(step.name)
                 stage_index += len(segment.stages)
-                passed = int(self.stats_rows[segment.last.id]["docs_out"])
-                ran.append(segment.name)
+                passed = self.stats[segment.last.id].docs_out
+                segment_input = self._passed_on(checkpoint, segment)
                 if segment == last:
                     break
             if last is None:
-                totals = self._finalize(plan, ingested, previous, manifest)
+                totals = self._finalize(plan, ingested, segment_input, manifest)
             else:
                 self._stop_early(last, manifest, finished_before, recomputed=not reused.issuperset(ran))
                 totals = {}
         except BaseException as error:
-            manifest["status"] = "failed"
-            manifest["error"] = f"{type(error).__name__}: {error}"
+            manifest.status = "failed"
+            manifest.error = f"{type(error).__name__}: {error}"
             write_manifest(self.layout.manifest, manifest)
             # The stages that did finish are worth a report; an interrupted user wants the prompt back.
             if self.config.run.report and isinstance(error, Exception):
@@ -138,20 +150,19 @@ class Runner:
             raise
         finally:
             set_job_description(self.spark, None)
-        ordered = sorted(
-            (r for r in self.stats_rows.values() if r["stage_index"] < stage_index), key=lambda r: r["stage_index"]
-        )
         if self.config.run.report and last is None:
             self._write_report()
         stopped_after = last.name if last is not None else None
-        return RunResult(run_id, self.layout.root, totals, ordered, sorted(reused), stopped_after)
+        return RunResult(
+            manifest.run_id, self.layout.root, totals, self.stats.ordered(stage_index), sorted(reused), stopped_after
+        )
 
-    def _stop_early(self, last: Segment, manifest: dict[str, Any], finished_before: bool, recomputed: bool) -> None:
+    def _stop_early(self, last: Segment, manifest: Manifest, finished_before: bool, recomputed: bool) -> None:
         """End a run after `last`. A run that had already finished and recomputed nothing now stays `succeeded`
         (its final tables still match its checkpoints); otherwise it is `partial` until a run without `until`
         writes the final tables."""
-        manifest["status"] = "succeeded" if finished_before and not recomputed else "partial"
-        manifest["stopped_after"] = last.name
+        manifest.status = "succeeded" if finished_before and not recomputed else "partial"
+        manifest.stopped_after = last.name
         write_manifest(self.layout.manifest, manifest)
         log.info("%s: stopping here as requested; a run without --until writes the final tables", last.name)
 
@@ -170,30 +181,28 @@ class Runner:
             set_job_description(self.spark, None)
         log.info("report: %s (%.1f s)", path, time.perf_counter() - clock)
 
-    def _passed_on(self, checkpoint: DataFrame, segment: Segment | None) -> DataFrame:
+    def _passed_on(self, checkpoint: DataFrame, segment: Segment) -> DataFrame:
         """The rows of a checkpoint that go on to the next segment."""
-        if self.mode == "annotate" or segment is None:
+        if self.mode == "annotate":
             return checkpoint
         return checkpoint.where(F.col(segment.last.id).getField(KEEP) == F.lit(True))
 
-    # -- manifest and resume ---------------------------------------------------------------------------------
+    # -- manifest --------------------------------------------------------------------------------------------
 
-    def _check_run_id(self, existing: dict[str, Any] | None) -> None:
+    def _check_run_id(self, existing: Manifest | None) -> None:
         requested = self.config.run.run_id
-        if existing is not None and requested and requested != existing["run_id"]:
+        if existing is not None and requested and requested != existing.run_id:
             raise ResumeError(
-                f"{self.layout.root} holds run {existing['run_id']!r}, not {requested!r}; "
+                f"{self.layout.root} holds run {existing.run_id!r}, not {requested!r}; "
                 "use another --output directory (or remove this one) for a new run"
             )
 
-    def _open_manifest(
-        self, existing: dict[str, Any] | None, plan: Plan, planned: list[PlannedInput]
-    ) -> dict[str, Any]:
+    def _open_manifest(self, existing: Manifest | None, plan: Plan, planned: list[PlannedInput]) -> Manifest:
         if existing is not None:
-            log.info("resuming run %s in %s", existing["run_id"], self.layout.root)
-            existing["status"] = "running"
-            existing.pop("error", None)
-            existing["config"] = self.config.resolved
+            log.info("resuming run %s in %s", existing.run_id, self.layout.root)
+            existing.status = "running"
+            existing.error = None
+            existing.config = self.config.resolved
             write_manifest(self.layout.manifest, existing)
             return existing
         run_id = (
@@ -219,209 +228,154 @@ class Runner:
             self.store.format,
             self.spark.sparkContext.master,
         )
-        manifest["input_file_count"] = len(files)
+        manifest.input_file_count = len(files)
         write_manifest(self.layout.manifest, manifest)
         return manifest
 
-    def _reusable_segments(self, plan: Plan) -> set[str]:
-        expected = [(INGEST_SEGMENT, plan.ingest_fingerprint, {})] + [
-            (s.name, s.fingerprint, s.describe()["stages"]) for s in plan.segments
-        ]
-        expected_names = {name for name, _, _ in expected}
-        for name in self.layout.existing_checkpoints():
-            if name in expected_names:
-                continue
-            if self._committed(name):
-                raise ResumeError(
-                    f"{self.layout.checkpoint(name)} was committed by a pipeline with other stages than this one "
-                    f"({', '.join(plan.stage_ids()) or 'no stages'}); use a new --output directory, or delete "
-                    "that checkpoint and every later one to recompute from there"
-                )
-            fs.delete(self.layout.checkpoint(name))
-        reusable: set[str] = set()
-        stale = False
-        for name, expected_fingerprint, params in expected:
-            if stale or not self._committed(name):
-                stale = True
-                fs.delete(self.layout.checkpoint(name))
-                continue
-            info = json.loads(fs.read_text(self.layout.segment_info(name)))
-            if info["fingerprint"] != expected_fingerprint:
-                raise ResumeError(self._describe_change(name, info, params))
-            reusable.add(name)
-        return reusable
+    # -- the loop: each step is reused or computed, committed, recorded, then its stats are made sure of --------
 
-    def _describe_change(self, name: str, info: dict[str, Any], params: dict[str, Any]) -> str:
-        if name == INGEST_SEGMENT:
-            what = "the input (files added, removed or modified, or input settings changed)"
-        else:
-            changes = [
-                f"stages.{stage}.{key}: {old.get(key)!r} -> {new.get(key)!r}"
-                for stage, new in params.items()
-                for old in [info.get("stages", {}).get(stage, {})]
-                for key in sorted(set(old) | set(new))
-                if old.get(key) != new.get(key)
-            ]
-            what = "; ".join(changes) or "the settings of an earlier stage or the mode"
-        return (
-            f"checkpoint {name} in {self.layout.root} was committed with other settings: {what}. "
-            f"To recompute from there, delete {self.layout.checkpoint(name)} and every later checkpoint; "
-            "for a separate run use a new --output directory"
+    def _checkpoint(
+        self,
+        step: Step,
+        stage_ids: list[str],
+        compute: Callable[[], AbstractContextManager[_Computed]],
+        manifest: Manifest,
+        reused: set[str],
+        describe: str,
+    ) -> tuple[DataFrame, _Computed | None]:
+        """Reuse the committed checkpoint of `step`, or compute, commit and record it (its stats rows, now
+        describing another computation, are dropped to be made again)."""
+        if step.name in reused:
+            log.info("%s: reusing committed checkpoint", step.name)
+            if step.name not in manifest.segments:
+                # Committed by a run killed before it could record it: what the checkpoint itself proves.
+                manifest.segments[step.name] = self.checkpoints.recorded(step.name)
+            return self.checkpoints.read(step.name), None
+        log.info("%s: %s", step.name, describe)
+        set_job_description(self.spark, f"thresher {step.name} ({manifest.run_id})")
+        started, clock = now(), time.perf_counter()
+        self.checkpoints.begin(step, started)
+        with compute() as computed:
+            checkpoint = self.checkpoints.commit(step.name, computed.frame)
+        wall = time.perf_counter() - clock
+        seconds = computed.seconds.value if computed.seconds is not None else None
+        report = computed.report or StageReport()
+        manifest.segments[step.name] = SegmentRecord(
+            fingerprint=step.fingerprint,
+            wall_seconds=wall,
+            started_at=started.isoformat(),
+            finished_at=now().isoformat(),
+            stage_seconds=_stage_seconds(stage_ids, wall, seconds),
+            stage_cpu_seconds=dict(seconds or {}),
+            metrics=dict(report.metrics),
+            details=dict(report.details),
         )
+        # Recorded at once: a kill from here on loses no timing.
+        write_manifest(self.layout.manifest, manifest)
+        self.stats.discard(stage_ids)
+        return checkpoint, computed
 
-    def _committed(self, name: str) -> bool:
-        return fs.exists(self.layout.segment_info(name)) and self.store.exists(self.layout.checkpoint(name))
-
-    def _existing_stats(self, run_id: str) -> dict[str, dict[str, Any]]:
-        if not self.store.exists(self.layout.stats):
-            return {}
-        rows = self.store.read(self.layout.stats).where(F.col("run_id") == run_id).collect()
-        return {r["stage"]: r.asDict(recursive=True) for r in rows}
-
-    def _append_stats(self, rows: list[dict[str, Any]]) -> None:
-        frame = self.spark.createDataFrame(rows, STATS_SCHEMA).coalesce(1)
-        self.store.write(frame, self.layout.stats, mode="append")
-        for row in rows:
-            self.stats_rows[row["stage"]] = row
-
-    # -- ingest and segments ---------------------------------------------------------------------------------
-
-    def _commit(self, name: str, frame: DataFrame, info: dict[str, Any]) -> DataFrame:
-        """Write a checkpoint: its _segment.json first, then the data, committed by one Delta commit."""
-        path = self.layout.checkpoint(name)
-        fs.write_text_atomic(self.layout.segment_info(name), json.dumps(info, indent=2) + "\n")
-        self.store.write(frame, path, mode="error")
-        fs.delete(self.layout.scratch(name))
-        return self.store.read(path)
-
-    def _run_ingest(
-        self, plan: Plan, planned: list[PlannedInput], manifest: dict[str, Any], reused: set[str]
-    ) -> DataFrame:
-        name = INGEST_SEGMENT
-        path = self.layout.checkpoint(name)
-        if name in reused:
-            log.info("%s: reusing committed checkpoint", name)
-            checkpoint = self.store.read(path)
-        else:
-            log.info("%s: reading %d input file(s)", name, sum(len(p.files) for p in planned))
-            set_job_description(self.spark, f"thresher ingest ({manifest['run_id']})")
-            started, clock = now(), time.perf_counter()
-            info = {"fingerprint": plan.ingest_fingerprint, "stages": {}}
-            fs.delete(path)
+    def _ingest(self, step: Step, planned: list[PlannedInput], manifest: Manifest, reused: set[str]) -> DataFrame:
+        @contextmanager
+        def compute() -> Iterator[_Computed]:
             with ingest(self.spark, planned, self.store) as records:
-                checkpoint = self._commit(name, records, info)
-            timing = StageTiming(started, now(), time.perf_counter() - clock)
-            manifest["segments"][name] = {"fingerprint": plan.ingest_fingerprint, "wall_seconds": timing.wall_seconds}
-            self.stats_rows.pop("ingest", None)
-        if "ingest" not in self.stats_rows:
-            timing = self._timing_from_manifest(manifest, name)
+                yield _Computed(records)
+
+        describe = f"reading {sum(len(p.files) for p in planned)} input file(s)"
+        checkpoint, _ = self._checkpoint(step, ["ingest"], compute, manifest, reused, describe)
+        if "ingest" not in self.stats:
             clock = time.perf_counter()
-            self._append_stats([ingest_stats(checkpoint, manifest["run_id"], self.mode, timing)])
-            manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
-        row = self.stats_rows["ingest"]
+            timing = _timing(manifest.segments[step.name], "ingest", single=True)
+            self.stats.write([ingest_stats(checkpoint, manifest.run_id, self.mode, timing)])
+            manifest.segments[step.name].stats_seconds = time.perf_counter() - clock
+        row = self.stats["ingest"]
         log.info(
-            "%s: %d records -> %d documents, %d quarantined (%.1f s, %.0f records/s)",
-            name,
-            row["docs_in"],
-            row["docs_out"],
-            row["docs_excluded"],
-            row["wall_seconds"],
-            row["docs_per_second"] or 0.0,
+            "%s: %d records -> %d documents, %d quarantined (%s)",
+            step.name,
+            row.docs_in,
+            row.docs_out,
+            row.docs_excluded,
+            _speed(row, "records"),
         )
         write_manifest(self.layout.manifest, manifest)
         return checkpoint
 
-    def _run_segment(
+    def _segment(
         self,
+        step: Step,
         segment: Segment,
         segment_input: DataFrame,
         first_index: int,
         expected_in: int,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         reused: set[str],
         earlier_stages: list[Stage],
     ) -> DataFrame:
-        name = segment.name
-        run_id = manifest["run_id"]
-        if name in reused:
-            log.info("%s: reusing committed checkpoint", name)
-            checkpoint = self.store.read(self.layout.checkpoint(name))
-            timings = {s.id: self._timing_from_manifest(manifest, name) for s in segment.stages}
-        else:
-            log.info("%s: started with %d documents (%s)", name, expected_in, _describe_pass(segment))
-            set_job_description(self.spark, f"thresher {name} ({run_id})")
-            started, clock = now(), time.perf_counter()
-            fs.delete(self.layout.checkpoint(name))
-            fs.delete(self.layout.scratch(name))
-            context = StageContext(self.spark, run_id, self.mode, self.config.run.seed, self.layout.scratch(name))
-            output, seconds = self._execute(segment, segment_input, context)
-            checkpoint = self._commit(name, output, {**segment.describe()})
-            wall = time.perf_counter() - clock
-            timings = _stage_timings(segment, started, now(), wall, seconds.value if seconds else None, context)
-            manifest["segments"][name] = {
-                "fingerprint": segment.fingerprint,
-                "wall_seconds": wall,
-                "started_at": started.isoformat(),
-                "stage_seconds": {k: t.wall_seconds for k, t in timings.items()},
-            }
-            for stage in segment.stages:
-                self.stats_rows.pop(stage.id, None)
-        missing = [s for s in segment.stages if s.id not in self.stats_rows]
+        run_id = manifest.run_id
+        stage_ids = [s.id for s in segment.stages]
+
+        @contextmanager
+        def compute() -> Iterator[_Computed]:
+            context = StageContext(self.spark, run_id, self.mode, self.config.run.seed, self.layout.scratch(step.name))
+            yield self._execute(segment, segment_input, context)
+
+        describe = f"started with {expected_in} documents ({_describe_pass(segment)})"
+        checkpoint, _ = self._checkpoint(step, stage_ids, compute, manifest, reused, describe)
+        missing = [s for s in segment.stages if s.id not in self.stats]
         if missing:
-            set_job_description(self.spark, f"thresher stats {name} ({run_id})")
+            set_job_description(self.spark, f"thresher stats {step.name} ({run_id})")
             clock = time.perf_counter()
+            record = manifest.segments[step.name]
+            single = len(segment.stages) == 1
+            timings = {s.id: _timing(record, s.id, single) for s in segment.stages}
             rows = segment_stats(
                 checkpoint, segment, first_index, run_id, self.mode, expected_in, timings, earlier_stages
             )
-            self._append_stats([r for r in rows if r["stage"] in {s.id for s in missing}])
-            manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
+            self.stats.write([r for r in rows if r.stage in {s.id for s in missing}])
+            record.stats_seconds = time.perf_counter() - clock
         for stage in segment.stages:
-            row = self.stats_rows[stage.id]
+            row = self.stats[stage.id]
             log.info(
-                "%s: %d in -> %d out, %d %s (%.1f s, %.0f docs/s)",
+                "%s: %d in -> %d out, %d %s (%s)",
                 stage.id,
-                row["docs_in"],
-                row["docs_out"],
-                row["docs_flagged"],
+                row.docs_in,
+                row.docs_out,
+                row.docs_flagged,
                 "excluded" if self.mode == "filter" else "flagged",
-                row["wall_seconds"],
-                row["docs_per_second"] or 0.0,
+                _speed(row, "docs"),
             )
         write_manifest(self.layout.manifest, manifest)
         return checkpoint
 
-    def _execute(self, segment: Segment, frame: DataFrame, context: StageContext) -> tuple[DataFrame, Any]:
+    def _execute(self, segment: Segment, frame: DataFrame, context: StageContext) -> _Computed:
         if segment.is_row_pass:
             seconds = self.spark.sparkContext.accumulator({}, _SecondsByStage())
             fused = FusedPass(list(segment.stages), self.mode, timer=seconds)  # type: ignore[arg-type]
-            return frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds
+            return _Computed(frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds=seconds)
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
-        output = stage.apply(frame, context)
+        result = stage.apply(frame, context)
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], StageReport)):
+            raise ThresherError(
+                f"stage {stage.id}: GlobalStage.apply must return (frame, StageReport), got {type(result).__name__}"
+            )
+        output, report = result
         _check_global_output(stage, frame, output)
-        return output, None
-
-    def _timing_from_manifest(self, manifest: dict[str, Any], name: str) -> StageTiming:
-        info = manifest.get("segments", {}).get(name, {})
-        moment = now()
-        return StageTiming(moment, moment, float(info.get("wall_seconds", 0.0)))
+        return _Computed(output, report=report)
 
     # -- final tables ----------------------------------------------------------------------------------------
 
-    def _finalize(
-        self, plan: Plan, ingested: DataFrame, last: DataFrame | None, manifest: dict[str, Any]
-    ) -> dict[str, int]:
-        set_job_description(self.spark, f"thresher final tables ({manifest['run_id']})")
-        last_segment = plan.segments[-1] if plan.segments else None
-        kept = documents(ingested) if last is None else self._passed_on(last, last_segment)
+    def _finalize(self, plan: Plan, ingested: DataFrame, kept: DataFrame, manifest: Manifest) -> dict[str, int]:
+        """Write kept/ (`kept`: what the last segment passed on), excluded/ and quarantine/ and check that every
+        input record is in exactly one of them."""
+        set_job_description(self.spark, f"thresher final tables ({manifest.run_id})")
         stage_columns = [c for c in kept.columns if c not in CANONICAL_COLUMNS]
         kept = kept.select(*CANONICAL_COLUMNS, *stage_columns)
-        self.store.write(kept, self.layout.kept, mode="overwrite", overwrite_schema=True)
-        excluded = self._excluded(plan, kept)
-        self.store.write(excluded, self.layout.excluded, mode="overwrite", overwrite_schema=True)
-        self.store.write(quarantined(ingested), self.layout.quarantine, mode="overwrite", overwrite_schema=True)
+        self._write_final(kept, self.layout.kept)
+        self._write_final(self._excluded(plan, kept), self.layout.excluded)
+        self._write_final(quarantined(ingested), self.layout.quarantine)
         totals = {
-            "input_records": int(self.stats_rows["ingest"]["docs_in"]),
+            "input_records": self.stats["ingest"].docs_in,
             "kept": self.store.read(self.layout.kept).count(),
             "excluded": self.store.read(self.layout.excluded).count(),
             "quarantine": self.store.read(self.layout.quarantine).count(),
@@ -431,10 +385,10 @@ class Runner:
                 f"{totals['input_records']} input records but kept {totals['kept']} + excluded "
                 f"{totals['excluded']} + quarantine {totals['quarantine']}"
             )
-        manifest["totals"] = totals
-        manifest["status"] = "succeeded"
-        manifest.pop("stopped_after", None)
-        manifest["tables"] = {
+        manifest.totals = totals
+        manifest.status = "succeeded"
+        manifest.stopped_after = None
+        manifest.tables = {
             "kept": self.layout.kept,
             "excluded": self.layout.excluded,
             "quarantine": self.layout.quarantine,
@@ -451,6 +405,11 @@ class Runner:
         )
         return totals
 
+    def _write_final(self, frame: DataFrame, path: str) -> None:
+        for leftover in self.store.remove_unfinished_writes(path):
+            log.info("removed %s: left by a write that was killed", leftover)
+        self.store.write(frame, path, mode="overwrite", overwrite_schema=True)
+
     def _excluded(self, plan: Plan, kept: DataFrame) -> DataFrame:
         extra = [StructField(STAGE, StringType(), True), StructField(REASON, StringType(), True)]
         empty = self.spark.createDataFrame([], StructType([*kept.schema.fields, *extra]))
@@ -458,7 +417,7 @@ class Runner:
             return empty
         frames = [empty]
         for segment in plan.segments:
-            checkpoint = self.store.read(self.layout.checkpoint(segment.name))
+            checkpoint = self.checkpoints.read(segment.name)
             for stage in segment.stages:
                 result = F.col(stage.id)
                 frames.append(
@@ -492,26 +451,32 @@ def _check_global_output(stage: GlobalStage, frame: DataFrame, output: DataFrame
         raise ThresherError(f"stage {stage.id}: column {stage.id!r} must be a struct with keep and reason")
 
 
-def _stage_timings(
-    segment: Segment,
-    started: datetime,
-    finished: datetime,
-    wall: float,
-    seconds: dict[str, float] | None,
-    context: StageContext,
-) -> dict[str, StageTiming]:
-    """Wall time per stage. A fused pass's wall time is split in proportion to the compute time its Python
-    workers measured for each stage (recorded as the `cpu_seconds` metric)."""
-    if len(segment.stages) == 1:
-        stage_id = segment.stages[0].id
-        metrics = dict(context.metrics)
-        if seconds:
-            metrics["cpu_seconds"] = seconds.get(stage_id, 0.0)
-        return {stage_id: StageTiming(started, finished, wall, metrics, dict(context.details))}
+def _stage_seconds(stage_ids: list[str], wall: float, seconds: dict[str, float] | None) -> dict[str, float]:
+    """Wall time per stage: a fused pass's wall time split in proportion to the compute time its Python workers
+    measured for each stage (evenly when they measured none)."""
+    if len(stage_ids) == 1:
+        return {stage_ids[0]: wall}
     seconds = seconds or {}
     total = sum(seconds.values())
-    timings = {}
-    for stage in segment.stages:
-        share = seconds.get(stage.id, 0.0) / total if total else 1 / len(segment.stages)
-        timings[stage.id] = StageTiming(started, finished, wall * share, {"cpu_seconds": seconds.get(stage.id, 0.0)})
-    return timings
+    return {s: wall * (seconds.get(s, 0.0) / total if total else 1 / len(stage_ids)) for s in stage_ids}
+
+
+def _timing(record: SegmentRecord, stage_id: str, single: bool) -> StageTiming:
+    """What the stats row of `stage_id` says about time, from its segment's record: the stage's share of the
+    wall time (absent when not recorded), the worker compute seconds (`cpu_seconds`) and a global stage's
+    report."""
+    wall = record.wall_seconds if single else record.stage_seconds.get(stage_id)
+    metrics = dict(record.metrics)
+    if stage_id in record.stage_cpu_seconds:
+        metrics["cpu_seconds"] = record.stage_cpu_seconds[stage_id]
+    return StageTiming(_instant(record.started_at), _instant(record.finished_at), wall, metrics, dict(record.details))
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def _speed(row: StageStats, unit: str) -> str:
+    if row.wall_seconds is None or row.docs_per_second is None:
+        return "time not recorded"
+    return f"{row.wall_seconds:.1f} s, {row.docs_per_second:.0f} {unit}/s"

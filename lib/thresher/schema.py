@@ -98,9 +98,10 @@ STATS_SCHEMA = StructType(
         StructField("signals", StringType(), True),
         # Stage-specific figures (dedup components, redaction counts, ...).
         StructField("metrics", MapType(StringType(), DoubleType(), False), True),
-        StructField("wall_seconds", DoubleType(), False),
+        # Null when not known (a checkpoint committed by a run killed before it recorded its timing).
+        StructField("wall_seconds", DoubleType(), True),
         StructField("docs_per_second", DoubleType(), True),
-        StructField("started_at", TimestampType(), False),
-        StructField("finished_at", TimestampType(), False),
+        StructField("started_at", TimestampType(), True),
+        StructField("finished_at", TimestampType(), True),
     ]
 )

@@ -7,7 +7,6 @@ for every stage, docs_in == docs_out + docs_excluded, and docs_in equals what th
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from pyspark.sql.types import (
     StringType,
 )
 
+from thresher.core.records import StageStats
+from thresher.core.words import words_column
 from thresher.errors import InvariantError
 from thresher.io.ingest import QUARANTINE
 from thresher.plan import Segment
@@ -53,23 +54,18 @@ _FINAL_CHARS = "_stats_final_chars"
 _FINAL_WORDS = "_stats_final_words"
 
 
-def words_column(text: Column) -> Column:
-    r"""Whitespace-separated tokens of `text`, as `thresher.stages.fused.count_words` counts them: runs of
-    characters that are not white space (Python's `\s` also counts U+001C..U+001F as space, Java's does not),
-    counted in place without building an array of words."""
-    return F.regexp_count(text, F.lit(r"(?U)[^\s\x{1c}-\x{1f}]+")).cast("long")
-
-
 @dataclass
 class StageTiming:
-    started_at: datetime
-    finished_at: datetime
-    wall_seconds: float
+    """When a stage ran and what it reported; times are None when not known (never made up)."""
+
+    started_at: datetime | None
+    finished_at: datetime | None
+    wall_seconds: float | None
     metrics: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming) -> dict[str, Any]:
+def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming) -> StageStats:
     is_doc = F.col(QUARANTINE).isNull()
     text = F.col(TEXT)
     row = checkpoint.agg(
@@ -112,7 +108,7 @@ def segment_stats(
     expected_in: int,
     timings: dict[str, StageTiming],
     earlier_stages: Sequence[Stage] = (),
-) -> list[dict[str, Any]]:
+) -> list[StageStats]:
     """One stats row per stage of `segment`; raises InvariantError when documents were lost or invented.
 
     Two jobs over the checkpoint: one aggregation for the exact counts, sums and the quantiles of every
@@ -519,27 +515,29 @@ def _row(
     reason_counts: dict[str, int],
     signals: dict[str, Any],
     extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    wall = max(timing.wall_seconds, 1e-9)
-    return {
-        "run_id": run_id,
-        "stage_index": index,
-        "stage": stage,
-        "segment": segment,
-        "mode": mode,
-        "docs_in": docs_in,
-        "docs_out": docs_out,
-        "docs_excluded": docs_excluded,
-        "docs_flagged": docs_flagged,
-        "chars_in": chars_in,
-        "chars_out": chars_out,
-        "words_in": words_in,
-        "words_out": words_out,
-        "reason_counts": reason_counts,
-        "signals": json.dumps({"signals": signals, "details": timing.details, **(extra or {})}, default=float),
-        "metrics": {k: float(v) for k, v in timing.metrics.items()},
-        "wall_seconds": timing.wall_seconds,
-        "docs_per_second": docs_in / wall,
-        "started_at": timing.started_at,
-        "finished_at": timing.finished_at,
-    }
+) -> StageStats:
+    extra = dict(extra or {})
+    return StageStats(
+        run_id=run_id,
+        stage_index=index,
+        stage=stage,
+        segment=segment,
+        mode=mode,
+        docs_in=docs_in,
+        docs_out=docs_out,
+        docs_excluded=docs_excluded,
+        docs_flagged=docs_flagged,
+        chars_in=chars_in,
+        chars_out=chars_out,
+        words_in=words_in,
+        words_out=words_out,
+        reason_counts=reason_counts,
+        signals=signals,
+        details=timing.details,
+        languages=extra.pop("languages", None),
+        metrics={k: float(v) for k, v in timing.metrics.items()},
+        wall_seconds=timing.wall_seconds,
+        started_at=timing.started_at,
+        finished_at=timing.finished_at,
+        extra=extra,
+    )

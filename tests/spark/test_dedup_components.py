@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
+from thresher.core.scratch import Scratch
 from thresher.dedup.components import connected_components
-from thresher.stages.base import StageContext
 
 pytestmark = pytest.mark.spark
 
@@ -22,7 +22,7 @@ def test_components_are_labelled_by_their_smallest_node(spark, tmp_path):
     # Two separate pairs and a node linked twice to the same one.
     edges += [(51, 50), (61, 60), (62, 60)]
     frame = spark.createDataFrame(edges, "a long, b long")
-    labels, stats = connected_components(frame, StageContext(spark, "t", "filter", 1, str(tmp_path)), "cc")
+    labels, stats = connected_components(frame, Scratch(spark, str(tmp_path)), "cc")
     components = {r["node"]: r["component"] for r in labels.collect()}
     assert labels.count() == len(components)  # one row per node
     assert components == {
@@ -40,6 +40,6 @@ def test_components_are_labelled_by_their_smallest_node(spark, tmp_path):
 
 def test_a_star_forest_needs_no_round(spark, tmp_path):
     frame = spark.createDataFrame([(2, 1), (3, 1), (5, 4)], "a long, b long")
-    labels, stats = connected_components(frame, StageContext(spark, "t", "filter", 1, str(tmp_path)), "cc")
+    labels, stats = connected_components(frame, Scratch(spark, str(tmp_path)), "cc")
     assert stats == {"edges": 3.0, "rounds": 0.0}
     assert sorted((r["node"], r["component"]) for r in labels.collect()) == [(1, 1), (2, 1), (3, 1), (4, 4), (5, 4)]

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from tests.spark.dedup_docs import document, near_duplicate, vocabulary
 from thresher.errors import ConfigError
-from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.base import GlobalStage, StageContext, StageReport
 from thresher.stages.exact_dedup import ExactDedup, ExactDedupParams
 from thresher.stages.minhash_dedup import MinHashDedup, MinHashDedupParams
 from thresher.stages.url_dedup import UrlDedup
@@ -27,13 +27,13 @@ def _frame(spark: SparkSession, docs: list[dict[str, Any]], partitions: int | No
     return frame.repartition(partitions) if partitions else frame
 
 
-def _run(stage: GlobalStage, frame: DataFrame, scratch: Path) -> tuple[dict[str, dict[str, Any]], StageContext]:
+def _run(stage: GlobalStage, frame: DataFrame, scratch: Path) -> tuple[dict[str, dict[str, Any]], StageReport]:
     ctx = StageContext(frame.sparkSession, "test", "filter", 42, str(scratch))
-    out = stage.apply(frame, ctx)
+    out, report = stage.apply(frame, ctx)
     assert out.columns == [*frame.columns, stage.id]
     rows = {r["doc_id"]: r[stage.id].asDict() for r in out.select("doc_id", stage.id).collect()}
     assert len(rows) == frame.count()
-    return rows, ctx
+    return rows, report
 
 
 def _kept(rows: dict[str, dict[str, Any]]) -> set[str]:
@@ -50,7 +50,7 @@ def test_exact_dedup_keeps_the_smallest_doc_id_and_points_copies_to_it(spark, tm
         {"doc_id": "d6", "text": "   "},
         {"doc_id": "d7", "text": "\n"},
     ]
-    rows, ctx = _run(ExactDedup(), _frame(spark, docs), tmp_path)
+    rows, report = _run(ExactDedup(), _frame(spark, docs), tmp_path)
     assert _kept(rows) == {"d1", "d4", "d5", "d6", "d7"}
     for copy in ("d2", "d3"):
         assert rows[copy] | {"text_hash": None} == {
@@ -65,8 +65,8 @@ def test_exact_dedup_keeps_the_smallest_doc_id_and_points_copies_to_it(spark, tm
     assert rows["d1"]["text_hash"] == rows["d3"]["text_hash"] != rows["d4"]["text_hash"]
     # Texts with nothing left after normalization are never duplicates of each other.
     assert rows["d6"]["text_hash"] is None and rows["d6"]["cluster_size"] == 1 and rows["d6"]["cluster_id"] == "d6"
-    assert ctx.metrics == {"clusters": 1.0, "duplicates": 2.0, "docs_in_clusters": 3.0, "largest_cluster": 3.0}
-    assert ctx.details["cluster_size_histogram"] == {"3-4": 1}
+    assert report.metrics == {"clusters": 1.0, "duplicates": 2.0, "docs_in_clusters": 3.0, "largest_cluster": 3.0}
+    assert report.details["cluster_size_histogram"] == {"3-4": 1}
 
     lowercase = ExactDedupParams.model_validate({"normalization": {"lowercase": True}})
     rows, _ = _run(ExactDedup(lowercase), _frame(spark, docs), tmp_path / "lower")
@@ -110,12 +110,12 @@ def test_url_dedup_groups_variants_of_one_url_and_keeps_documents_without_url(sp
         {"doc_id": "5", "text": "e", "url": None},
         {"doc_id": "6", "text": "f", "url": "mailto:someone@example.com"},
     ]
-    rows, ctx = _run(UrlDedup(), _frame(spark, docs), tmp_path)
+    rows, report = _run(UrlDedup(), _frame(spark, docs), tmp_path)
     assert _kept(rows) == {"1", "3", "4", "5", "6"}
     assert rows["2"]["reason"] == "duplicate_url" and rows["2"]["duplicate_of"] == "1"
     assert rows["1"]["url_key"] == "//example.com/news/item"
     assert rows["4"]["url_key"] is None and rows["4"]["cluster_size"] == 1
-    assert ctx.metrics["duplicates"] == 1.0
+    assert report.metrics["duplicates"] == 1.0
 
 
 def _near_duplicate_corpus(seed: int = 11) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -162,7 +162,7 @@ def test_minhash_clusters_near_duplicates_the_same_way_whatever_the_partitioning
     for name, partitions, shuffle_partitions in [("p1", 1, 4), ("p4", 4, 4), ("p16", 16, 7), ("p16-again", 16, 2)]:
         frame = _frame(spark, docs, partitions)
         runs.append(_run_with_shuffle_partitions(stage, frame, tmp_path / name, shuffle_partitions))
-    rows, ctx = runs[0]
+    rows, report = runs[0]
     assert all(other_rows == rows for other_rows, _ in runs[1:])
 
     for copy_id, original in original_of.items():
@@ -182,8 +182,8 @@ def test_minhash_clusters_near_duplicates_the_same_way_whatever_the_partitioning
     assert sum(r["keep"] and r["cluster_size"] > 1 for r in originals) == 30  # originals 1-3 (mod 4) have copies
     chain = [r for doc_id, r in rows.items() if doc_id.startswith("chain")]
     assert 1 < len({r["cluster_id"] for r in chain}) < 12
-    assert ctx.metrics["verified_edges"] < ctx.metrics["candidate_edges"]
-    assert ctx.metrics["docs_without_shingles"] == 0
+    assert report.metrics["verified_edges"] < report.metrics["candidate_edges"]
+    assert report.metrics["docs_without_shingles"] == 0
 
 
 def test_verification_drops_candidates_below_the_threshold(spark, tmp_path):
@@ -202,9 +202,9 @@ def test_verification_drops_candidates_below_the_threshold(spark, tmp_path):
     assert _kept(rows) == {"a"}
     for verify in ("signature", "exact"):
         params = MinHashDedupParams(**loose, verify=verify)
-        rows, ctx = _run(MinHashDedup(params), _frame(spark, docs), tmp_path / verify)
+        rows, report = _run(MinHashDedup(params), _frame(spark, docs), tmp_path / verify)
         assert _kept(rows) == {"a", "c"}
-        assert ctx.metrics["verified_edges"] == 1 < ctx.metrics["candidate_edges"]
+        assert report.metrics["verified_edges"] == 1 < report.metrics["candidate_edges"]
 
 
 def test_ten_thousand_identical_documents_leave_one(spark, tmp_path):
@@ -212,7 +212,7 @@ def test_ten_thousand_identical_documents_leave_one(spark, tmp_path):
     docs = [{"doc_id": f"copy-{i:05d}", "text": text} for i in range(10_000)]
     docs.append({"doc_id": "other", "text": "A completely different story about the harbour and its old boats."})
     frame = _frame(spark, docs, 4)
-    rows, ctx = _run(MinHashDedup(MinHashDedupParams(oversized_bucket=1000)), frame, tmp_path / "minhash")
+    rows, report = _run(MinHashDedup(MinHashDedupParams(oversized_bucket=1000)), frame, tmp_path / "minhash")
     assert _kept(rows) == {"copy-00000", "other"}
     assert rows["copy-09999"] == {
         "keep": False,
@@ -222,8 +222,8 @@ def test_ten_thousand_identical_documents_leave_one(spark, tmp_path):
         "cluster_size": 10_000,
         "shingles": 11,
     }
-    assert ctx.metrics["oversized_buckets"] == 14 and ctx.metrics["largest_bucket"] == 10_000
-    assert ctx.metrics["candidate_edges"] == 9_999 and ctx.metrics["cc_rounds"] == 0
+    assert report.metrics["oversized_buckets"] == 14 and report.metrics["largest_bucket"] == 10_000
+    assert report.metrics["candidate_edges"] == 9_999 and report.metrics["cc_rounds"] == 0
     rows, _ = _run(ExactDedup(), frame, tmp_path / "exact")
     assert _kept(rows) == {"copy-00000", "other"}
 
@@ -240,12 +240,12 @@ def test_documents_shorter_than_the_shingle_size_do_not_collapse_into_one_cluste
         {"doc_id": "symbols-2", "text": "???"},
         {"doc_id": "symbols-3", "text": "—"},
     ]
-    rows, ctx = _run(MinHashDedup(), _frame(spark, docs, 2), tmp_path)
+    rows, report = _run(MinHashDedup(), _frame(spark, docs, 2), tmp_path)
     assert _kept(rows) == {d["doc_id"] for d in docs} - {"repeat-2", "repeat-3"}
     assert rows["repeat-3"]["duplicate_of"] == "repeat-1" and rows["repeat-1"]["shingles"] == 1
     assert rows["symbols-1"]["shingles"] == 0 and rows["symbols-1"]["cluster_size"] == 1
-    assert ctx.metrics["short_docs"] == 303 and ctx.metrics["docs_without_shingles"] == 3
-    assert ctx.metrics["largest_cluster"] == 3
+    assert report.metrics["short_docs"] == 303 and report.metrics["docs_without_shingles"] == 3
+    assert report.metrics["largest_cluster"] == 3
 
 
 def test_empty_input(spark, tmp_path):

@@ -19,7 +19,7 @@ from thresher.conf import PipelineConfig, StageSpec, load_config
 from thresher.errors import InvariantError, ResumeError
 from thresher.io.delta import DeltaStore
 from thresher.runner import run_pipeline
-from thresher.stages.base import GlobalStage, Stage, StageContext
+from thresher.stages.base import GlobalStage, Stage, StageContext, StageReport
 
 pytestmark = pytest.mark.spark
 
@@ -95,20 +95,20 @@ class _LosesRows(GlobalStage):
     def signal_fields(self) -> list[StructField]:
         return []
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        return df.where(~F.col("doc_id").startswith("short")).withColumn(
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        kept = df.where(~F.col("doc_id").startswith("short"))
+        return kept.withColumn(
             self.id, F.struct(F.lit(True).alias("keep"), F.lit(None).cast("string").alias("reason"))
-        )
+        ), StageReport()
 
 
 class _DuplicatesRows(_LosesRows):
     id = "duplicates_rows"
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
         doubled = df.unionByName(df.where(F.col("doc_id") == "long-0"))
-        return doubled.withColumn(
-            self.id, F.struct(F.lit(True).alias("keep"), F.lit(None).cast("string").alias("reason"))
-        )
+        result = F.struct(F.lit(True).alias("keep"), F.lit(None).cast("string").alias("reason"))
+        return doubled.withColumn(self.id, result), StageReport()
 
 
 def _with_stages(config: PipelineConfig, *stages: Stage) -> PipelineConfig:

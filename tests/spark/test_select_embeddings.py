@@ -58,7 +58,7 @@ def test_semantic_dedup_removes_planted_copies_whatever_the_partitioning(spark, 
     results = []
     for partitions in (1, 5):
         df = _frame(spark, ids, vectors, partitions)
-        out = SemanticDedup(params).apply(df, _context(spark, tmp_path, f"p{partitions}"))
+        out, _report = SemanticDedup(params).apply(df, _context(spark, tmp_path, f"p{partitions}"))
         results.append(_decisions(out, "semantic_dedup", "duplicate_of"))
     assert results[0] == results[1]
     removed = {doc_id: d[2] for doc_id, d in results[0].items() if not d[0]}
@@ -78,7 +78,7 @@ def test_semantic_dedup_keeps_the_higher_score_and_documents_without_vectors(spa
     b = _unit(rng.normal(size=DIM))
     df = _frame(spark, ["a", "a2", "b", "none"], [a, near_a, b, None], 2, scores=[0.1, 0.9, 0.5, 0.5])
     params = SemanticDedupParams(eps=0.05, clusters=2, keep="score", score_column="q.score")
-    out = SemanticDedup(params).apply(df, _context(spark, tmp_path, "score"))
+    out, _report = SemanticDedup(params).apply(df, _context(spark, tmp_path, "score"))
     got = _decisions(out, "semantic_dedup", "duplicate_of")
     assert got["a"] == (False, "semantic_duplicate", "a2")
     assert got["a2"][0] and got["b"][0]
@@ -99,10 +99,10 @@ def test_semantic_dedup_bounds_group_size_on_a_skewed_set(spark, tmp_path):
     for depth in (2, 0):  # k-means splitting, then fixed-size blocks only
         ctx = _context(spark, tmp_path, f"skew{depth}")
         params = SemanticDedupParams(eps=0.02, clusters=3, max_group_size=150, max_split_depth=depth)
-        out = SemanticDedup(params).apply(df, ctx)
+        out, report = SemanticDedup(params).apply(df, ctx)
         got = _decisions(out, "semantic_dedup")
-        assert 0 < ctx.metrics["largest_group"] <= 150
-        assert ctx.metrics["groups_split" if depth else "groups_blocked"] >= 1
+        assert 0 < report.metrics["largest_group"] <= 150
+        assert report.metrics["groups_split" if depth else "groups_blocked"] >= 1
         removed = {doc_id for doc_id, d in got.items() if not d[0]}
         assert len(got) == 1000
         # Splits can separate a pair, blocks more often; most planted pairs must still be caught, and only they.
@@ -126,7 +126,9 @@ def test_cluster_balance_takes_equal_shares_of_unequal_clusters(spark, tmp_path)
     params = ClusterBalanceParams(levels=[3], target_count=90)
     runs = []
     for partitions in (1, 4):
-        out = ClusterBalance(params).apply(_frame(spark, ids, vectors, partitions), _context(spark, tmp_path, "cb"))
+        out, _report = ClusterBalance(params).apply(
+            _frame(spark, ids, vectors, partitions), _context(spark, tmp_path, "cb")
+        )
         runs.append(_decisions(out, "cluster_balance", "cluster"))
     assert runs[0] == runs[1]
     kept = [blob[doc_id] for doc_id, d in runs[0].items() if d[0]]

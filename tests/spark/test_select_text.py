@@ -58,15 +58,15 @@ def test_dsir_selects_target_like_documents_from_the_real_pool(spark, tmp_path):
     selections = []
     for partitions in (1, 4):
         ctx = _context(spark, tmp_path, f"dsir{partitions}")
-        out = Dsir(params).apply(pool.repartition(partitions), ctx)
+        out, report = Dsir(params).apply(pool.repartition(partitions), ctx)
         rows = out.select("doc_id", "text", "dsir.keep", "dsir.reason", "dsir.rank").collect()
         selections.append({r["doc_id"] for r in rows if r["keep"]})
     assert selections[0] == selections[1]
     assert len(selections[0]) == 200 and len(rows) == pool.count()
     assert {r["reason"] for r in rows if not r["keep"]} == {"not_sampled"}
-    assert ctx.metrics["target_docs"] == 181 and ctx.metrics["pool_docs"] == len(rows)
-    assert ctx.metrics["kl_reduction"] > 0
-    assert ctx.metrics["kl_target_selected"] < ctx.metrics["kl_target_random"]
+    assert report.metrics["target_docs"] == 181 and report.metrics["pool_docs"] == len(rows)
+    assert report.metrics["kl_reduction"] > 0
+    assert report.metrics["kl_target_selected"] < report.metrics["kl_target_random"]
     target = [r["text"] for r in spark.read.json(target_path).select("text").collect()]
     texts = {r["doc_id"]: r["text"] for r in rows}
     selected_kl = _unigram_kl(target, [texts[d] for d in sorted(selections[0])])
@@ -98,20 +98,20 @@ def test_budget_takes_the_best_documents_per_mixture_share(spark, tmp_path):
         unit="words", budget=150, scores={"quality.score": 1.0}, mixture_by="source", mixture={"web": 3, "books": 1}
     )
     ctx = _context(spark, tmp_path, "budget")
-    out = Budget(params).apply(_docs(spark, rows).repartition(3), ctx)
+    out, report = Budget(params).apply(_docs(spark, rows).repartition(3), ctx)
     got = {r[0]: tuple(r[1:]) for r in out.select("doc_id", "budget.keep", "budget.reason", "budget.quota").collect()}
     # web gets 3/4 of 150 = 112.5 words, books 37.5; the tied half goes to the first group by name (books: 38).
     # Best first: web keeps a1 40 + a2 30 = 70 (a3 would make 120); books b1 20 (b2 would make 40); code has
     # weight 0.
     assert {d for d, g in got.items() if g[0]} == {"a1", "a2", "b1"}
     assert got["a3"] == (False, "over_budget", 112) and got["b2"][2] == 38 and got["c1"][2] == 0
-    assert ctx.metrics["selected_units"] == 90 and ctx.metrics["selected_docs"] == 3
+    assert report.metrics["selected_units"] == 90 and report.metrics["selected_docs"] == 3
 
 
 def test_budget_in_documents_redistributes_and_ranks_null_scores_last(spark, tmp_path):
     rows = [(f"x{i}", 5, "big", float(i)) for i in range(6)] + [("y0", 5, "small", 1.0), ("x9", 5, "big", None)]
     params = BudgetParams(unit="docs", budget=5, scores={"quality.score": 2.0}, mixture_by="source")
-    out = Budget(params).apply(_docs(spark, rows), _context(spark, tmp_path, "docs"))
+    out, _report = Budget(params).apply(_docs(spark, rows), _context(spark, tmp_path, "docs"))
     kept = {r[0] for r in out.where("budget.keep").select("doc_id").collect()}
     # Equal weights: 2.5 each, small holds 1, so big gets 4: its four best scores.
     assert kept == {"y0", "x5", "x4", "x3", "x2"}

@@ -25,6 +25,7 @@ from thresher.models.dataset import (
     sample_documents,
 )
 from thresher.models.train import TrainRequest, train_classifier
+from thresher.stages.models.embed import Embed, EmbedParams, StageEmbedder
 
 pytestmark = pytest.mark.spark
 
@@ -126,7 +127,7 @@ def test_embedding_head_is_trained_on_vectors_computed_by_the_executors(spark, s
         sources=SourceSpec(positive=(positive,), negative=(negative,)),
         sampling=SamplingSpec(max_per_class=40),
         holdout=0.25,
-        embed={"max_seq_length": 64},
+        embedder=StageEmbedder(Embed(EmbedParams(max_seq_length=64))),
     )
     metrics = train_classifier(spark, request)
     assert metrics["train_docs"] == 60 and metrics["holdout"]["roc_auc"] > 0.95

@@ -7,7 +7,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField
 
-from thresher.stages.base import GlobalStage, RowStage, StageContext, StageResult
+from thresher.stages.base import GlobalStage, RowStage, StageContext, StageReport, StageResult
 from thresher.stages.fused import DocBatch
 
 STOPWORDS = {
@@ -54,7 +54,7 @@ class ExactDuplicates(GlobalStage):
     def signal_fields(self) -> list[StructField]:
         return [StructField("cluster_size", LongType())]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
         cluster = Window.partitionBy(F.sha2(F.col("text"), 256))
         ranked = df.withColumn("_size", F.count(F.lit(1)).over(cluster)).withColumn(
             "_first", F.min("doc_id").over(cluster)
@@ -62,11 +62,13 @@ class ExactDuplicates(GlobalStage):
         ranked = ctx.materialize(ranked, "clusters")
         first = F.col("doc_id") == F.col("_first")
         sizes = ranked.where(first & (F.col("_size") > 1)).groupBy("_size").count().collect()
-        ctx.details["cluster_size_histogram"] = {str(r["_size"]): r["count"] for r in sorted(sizes)}
-        ctx.metrics["clusters"] = float(sum(r["count"] for r in sizes))
+        report = StageReport(
+            metrics={"clusters": float(sum(r["count"] for r in sizes))},
+            details={"cluster_size_histogram": {str(r["_size"]): r["count"] for r in sorted(sizes)}},
+        )
         result = F.struct(
             first.alias("keep"),
             F.when(~first, F.lit("duplicate")).alias("reason"),
             F.col("_size").cast("long").alias("cluster_size"),
         )
-        return ranked.withColumn(self.id, result).drop("_size", "_first")
+        return ranked.withColumn(self.id, result).drop("_size", "_first"), report

@@ -83,7 +83,7 @@ def _resume(args: argparse.Namespace) -> int:
     manifest = read_manifest(layout.manifest)
     if manifest is None:
         raise ResumeError(f"{args.output} holds no run (no manifest.json); start one with `thresher run`")
-    config = load_config(data=manifest["config"], spark_conf=args.spark_conf, output=args.output)
+    config = load_config(data=manifest.config, spark_conf=args.spark_conf, output=args.output)
     return execute(config, progress=not args.quiet)
 
 

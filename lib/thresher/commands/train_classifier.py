@@ -96,13 +96,7 @@ def _train(args: argparse.Namespace) -> int:
             args.epoch, args.lr, args.word_ngrams, args.dim, args.min_count, args.bucket, args.threads, args.max_chars
         ),
         head=HeadOptions(c=args.c),
-        embed={
-            "model": args.embedding_model,
-            "max_seq_length": args.max_seq_length,
-            "long_docs": args.long_docs,
-            "max_chunks": args.max_chunks,
-            "device": args.device,
-        },
+        embedder=_embedder(args) if args.kind == "embedding" else None,
     )
     malformed = [item for item in args.spark_conf if "=" not in item]
     if malformed:
@@ -114,6 +108,19 @@ def _train(args: argparse.Namespace) -> int:
     metrics = train_classifier(get_spark(spark_conf), request)
     _print_summary(metrics, args.output, sys.stdout)
     return 0
+
+
+def _embedder(args: argparse.Namespace) -> Any:
+    from thresher.stages.models.embed import Embed, EmbedParams, StageEmbedder
+
+    params = EmbedParams(
+        model=args.embedding_model,
+        max_seq_length=args.max_seq_length,
+        long_docs=args.long_docs,
+        max_chunks=args.max_chunks,
+        device=args.device,
+    )
+    return StageEmbedder(Embed(params))
 
 
 def _print_summary(metrics: dict[str, Any], output: str, out: TextIO) -> None:

@@ -7,23 +7,24 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from thresher.core.records import StageReport
+from thresher.core.scratch import Scratch
 from thresher.dedup.batches import CLUSTER, RANK, TextHashBatches, UrlKeyBatches
 from thresher.dedup.clusters import CLUSTER_FIELDS, attach, cluster_summary, decide
 from thresher.dedup.keep import RANK_TYPE, KeepParams, keep_rank
 from thresher.schema import DECISION_FIELDS, DOC_ID
-from thresher.stages.base import StageContext
 
 
 def dedup_by_key(
     df: DataFrame,
-    ctx: StageContext,
+    scratch: Scratch,
     stage_id: str,
     params: KeepParams,
     keys: TextHashBatches | UrlKeyBatches,
     input_column: str,
     reason: str,
     signal: str,
-) -> DataFrame:
+) -> tuple[DataFrame, StageReport]:
     """Documents with the same non-null key form a cluster; one is kept by the keep policy."""
     schema = StructType(
         [
@@ -33,10 +34,8 @@ def dedup_by_key(
         ]
     )
     keyed = df.select(DOC_ID, input_column, keep_rank(df, params, stage_id).alias(RANK)).mapInArrow(keys, schema)
-    keyed = ctx.materialize(keyed, "keys")
-    decisions = ctx.materialize(decide(keyed.withColumn(signal, F.col(CLUSTER)), reason, [signal]), "decisions")
+    keyed = scratch.materialize(keyed, "keys")
+    decisions = scratch.materialize(decide(keyed.withColumn(signal, F.col(CLUSTER)), reason, [signal]), "decisions")
     metrics, details = cluster_summary(decisions)
-    ctx.metrics.update(metrics)
-    ctx.details.update(details)
     fields = [f.name for f in (*DECISION_FIELDS, *CLUSTER_FIELDS)] + [signal]
-    return attach(df, decisions, stage_id, fields)
+    return attach(df, decisions, stage_id, fields), StageReport(metrics, details)

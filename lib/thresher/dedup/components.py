@@ -2,7 +2,7 @@
 
 Alternating large-star / small-star (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014):
 every round is two aggregations and two joins, and the edge set is written to scratch Parquet after each
-round (`StageContext.materialize`) to cut the lineage and make the round's output stable under task retries.
+round (`Scratch.materialize`) to cut the lineage and make the round's output stable under task retries.
 The fixed point is a forest of stars, each centred on the smallest node of its component; it is detected
 exactly with one aggregation. Nodes are longs; edges are kept as (a, b) with a > b. No edge or node is ever
 collected to the driver, and the result depends only on the graph, not on partitioning or task order.
@@ -15,8 +15,8 @@ import logging
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from thresher.core.scratch import Scratch
 from thresher.errors import ThresherError
-from thresher.stages.base import StageContext
 
 NODE = "node"
 COMPONENT = "component"
@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def connected_components(
-    edges: DataFrame, ctx: StageContext, name: str, max_rounds: int = 100
+    edges: DataFrame, scratch: Scratch, name: str, max_rounds: int = 100
 ) -> tuple[DataFrame, dict[str, float]]:
     """(node, component) for every node of `edges`, component = smallest node of its component; and stats:
     edges, rounds. `edges` has columns a > b, without repeated rows. Nodes without edges
     are not listed."""
-    current = ctx.materialize(edges.select(_A, _B), f"{name}_0")
+    current = scratch.materialize(edges.select(_A, _B), f"{name}_0")
     converged, edge_count = _star_forest_check(current)
     stats = {"edges": float(edge_count)}
     rounds = 0
@@ -38,7 +38,7 @@ def connected_components(
         if rounds == max_rounds:
             raise ThresherError(f"{name}: connected components did not converge in {max_rounds} rounds")
         rounds += 1
-        current = ctx.materialize(_small_star(_large_star(current)), f"{name}_{rounds}")
+        current = scratch.materialize(_small_star(_large_star(current)), f"{name}_{rounds}")
         converged, edge_count = _star_forest_check(current)
         log.info("%s: round %d, %d edges%s", name, rounds, edge_count, " (converged)" if converged else "")
     leaves = current.select(F.col(_A).alias(NODE), F.col(_B).alias(COMPONENT))

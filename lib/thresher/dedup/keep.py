@@ -14,9 +14,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DoubleType, NumericType, StructField, StructType
 
+from thresher.core.params import StageParams
 from thresher.errors import ConfigError
 from thresher.schema import DOC_ID, TEXT
-from thresher.stages.base import StageParams
 
 KeepPolicy = Literal["smallest_doc_id", "longest_text", "max_column"]
 # The order within a cluster: documents missing the policy's value last, then the smallest rank.

@@ -12,17 +12,17 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from thresher.stages.base import StageContext
+from thresher.core.scratch import Scratch
 
 NODE = "node"
 BUCKET = "bucket"
 
 
-def bucket_edges(rows: DataFrame, ctx: StageContext, oversized: int, name: str) -> tuple[DataFrame, dict[str, float]]:
+def bucket_edges(rows: DataFrame, scratch: Scratch, oversized: int, name: str) -> tuple[DataFrame, dict[str, float]]:
     """Star edges (a = member > b = smallest member, each once) of the buckets in `rows` (node, bucket), and
     stats."""
     shared = rows.groupBy(BUCKET).agg(F.count(F.lit(1)).alias("size"), F.min(NODE).alias("root"))
-    shared = ctx.materialize(shared.where(F.col("size") > 1), name)
+    shared = scratch.materialize(shared.where(F.col("size") > 1), name)
     size = F.col("size")
     stats = shared.agg(
         F.count(F.lit(1)).alias("shared_buckets"),
@@ -41,7 +41,7 @@ def bucket_edges(rows: DataFrame, ctx: StageContext, oversized: int, name: str) 
 
 
 def verify_edges(
-    edges: DataFrame, nodes: DataFrame, sketches: DataFrame, ctx: StageContext, method: str, threshold: float
+    edges: DataFrame, nodes: DataFrame, sketches: DataFrame, scratch: Scratch, method: str, threshold: float
 ) -> DataFrame:
     """The edges whose endpoints are similar enough, by estimated Jaccard of the signatures
     (`method="signature"`: `sketches` has doc_id, signature) or exact Jaccard of the shingle sets
@@ -52,7 +52,9 @@ def verify_edges(
     column = "signature" if method == "signature" else "shingle_set"
     ends = edges.select(F.col("a").alias(NODE)).union(edges.select(F.col("b").alias(NODE))).distinct()
     ends = ends.join(nodes.select(NODE, "doc_id"), NODE)
-    needed = ctx.materialize(sketches.select("doc_id", column).join(ends, "doc_id").select(NODE, column), "sketches")
+    needed = scratch.materialize(
+        sketches.select("doc_id", column).join(ends, "doc_id").select(NODE, column), "sketches"
+    )
     left = needed.select(F.col(NODE).alias("a"), F.col(column).alias("x"))
     right = needed.select(F.col(NODE).alias("b"), F.col(column).alias("y"))
     pairs = edges.join(left, "a").join(right, "b")

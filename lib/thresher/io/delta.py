@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -31,6 +32,11 @@ from thresher.spark import has_delta_jvm
 WriteMode = Literal["error", "append", "overwrite"]
 TableFormat = Literal["delta-spark", "delta-rs"]
 _HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+# The folder of one delta-rs commit's Parquet files inside a table (see `_write_delta_rs`).
+_COMMIT_DIR_PREFIX = "part-"
+_COMMIT_DIR = re.compile(r"part-[0-9a-f]{16}")
 
 
 def resolve_format(spark: SparkSession, requested: str) -> TableFormat:
@@ -126,7 +132,7 @@ class DeltaStore:
                     raise SchemaMismatchError(
                         f"{root}: table is partitioned by {table_partitions}, the write by {partition_by}"
                     )
-        commit_dir = f"part-{uuid.uuid4().hex[:16]}"
+        commit_dir = _COMMIT_DIR_PREFIX + uuid.uuid4().hex[:16]
         df.write.mode("error").partitionBy(*partition_by).parquet(fs.join(root, commit_dir))
         adds = self._add_actions(root, commit_dir, partition_by)
         if exists:
@@ -140,6 +146,18 @@ class DeltaStore:
                 partition_by=partition_by or None,
                 storage_options=self.storage_options,
             )
+
+    def remove_unfinished_writes(self, root: str) -> list[str]:
+        """Remove what killed writes left inside the table at `root`, where it is provably thresher's: a commit
+        folder of this store (`part-` + 16 hex digits) that still holds Spark's `_temporary` folder, i.e. a
+        write whose Spark job never finished and so never reached a Delta commit. Returns the removed paths."""
+        removed = []
+        for name in fs.entries(root):
+            folder = fs.join(root, name)
+            if _COMMIT_DIR.fullmatch(name) and "_temporary" in fs.entries(folder):
+                fs.delete(folder)
+                removed.append(folder)
+        return removed
 
     def _add_actions(self, root: str, commit_dir: str, partition_by: list[str]) -> list:
         from deltalake.transaction import AddAction

@@ -84,3 +84,16 @@ def write_text_atomic(path: str, text: str) -> None:
     with fs.open_output_stream(temporary) as stream:
         stream.write(text.encode("utf-8"))
     fs.move(temporary, base)
+
+
+def entries(path: str) -> list[str]:
+    """Names of the files and folders directly inside a directory, hidden ones included ([] when missing)."""
+    fs, base = filesystem(path)
+    if fs.get_file_info(base).type != pafs.FileType.Directory:
+        return []
+    return sorted(item.base_name for item in fs.get_file_info(pafs.FileSelector(base, recursive=False)))
+
+
+def is_dir(path: str) -> bool:
+    fs, base = filesystem(path)
+    return fs.get_file_info(base).type == pafs.FileType.Directory

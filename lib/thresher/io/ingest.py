@@ -48,7 +48,7 @@ from thresher.io.jsonl import (
     open_decompressed,
     parse_record,
 )
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.schema import DOC_ID, DOCUMENT_SCHEMA, META, ORIGIN, ORIGIN_TYPE, SOURCE, TEXT, URL
 
 QUARANTINE = "quarantine"

@@ -16,11 +16,11 @@ from typing import Literal
 
 from pyspark.sql import SparkSession
 
-from thresher.conf import InputConfig
+from thresher.core.records import Manifest
 from thresher.errors import InputError
 from thresher.io import fs
-from thresher.layout import OutputLayout
-from thresher.manifest import read_manifest
+from thresher.io.layout import OutputLayout
+from thresher.io.spec import InputSpec
 
 Format = Literal["jsonl", "parquet", "delta", "run"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -37,14 +37,14 @@ class InputFile:
 
 @dataclass(frozen=True)
 class PlannedInput:
-    config: InputConfig
+    config: InputSpec
     format: Format
     source: str
     # For jsonl/parquet: the files; for delta: the table roots; for run: the run output directories.
     files: tuple[InputFile, ...]
 
 
-def plan_inputs(spark: SparkSession, inputs: tuple[InputConfig, ...]) -> list[PlannedInput]:
+def plan_inputs(spark: SparkSession, inputs: tuple[InputSpec, ...]) -> list[PlannedInput]:
     return [_plan_one(spark, config) for config in inputs]
 
 
@@ -58,7 +58,7 @@ def fingerprint(planned: list[PlannedInput]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _plan_one(spark: SparkSession, config: InputConfig) -> PlannedInput:
+def _plan_one(spark: SparkSession, config: InputSpec) -> PlannedInput:
     files: list[InputFile] = []
     delta_roots: list[InputFile] = []
     run_roots: list[InputFile] = []
@@ -97,10 +97,10 @@ def _run_output(path: str) -> InputFile:
     """A finished run's output directory; its manifest's size and time stand for the kept/ table in the input
     fingerprint (they change whenever that run writes its final tables again)."""
     layout = OutputLayout(path)
-    manifest = read_manifest(layout.manifest) or {}
-    if manifest.get("status") != "succeeded":
+    status = Manifest.from_json(fs.read_text(layout.manifest)).status
+    if status != "succeeded":
         raise InputError(
-            f"input {path}: the run there has status {manifest.get('status')!r}, not 'succeeded'; finish it first "
+            f"input {path}: the run there has status {status!r}, not 'succeeded'; finish it first "
             f"(thresher resume {path})"
         )
     if not fs.exists(fs.join(layout.kept, "_delta_log")):
@@ -109,7 +109,7 @@ def _run_output(path: str) -> InputFile:
     return InputFile(path, info.size, info.mtime_ms)
 
 
-def _detect_format(config: InputConfig, files: list[InputFile], delta_roots: list[InputFile]) -> Format:
+def _detect_format(config: InputSpec, files: list[InputFile], delta_roots: list[InputFile]) -> Format:
     if delta_roots and not files:
         return "delta"
     kinds = {_kind(f.path) for f in files}

@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 import zstandard
 
-from thresher.conf import FieldMap
+from thresher.io.spec import FieldSpec
 
 # Quarantine reasons (the `reason` column of quarantine/).
 INVALID_UTF8 = "invalid_utf8"
@@ -40,7 +40,7 @@ RAW_KEEP_CHARS = 16_384
 @dataclass(frozen=True)
 class ParseOptions:
     source: str
-    fields: FieldMap
+    fields: FieldSpec
     max_text_chars: int
 
 
@@ -197,7 +197,7 @@ def _lookup(record: dict[str, Any], path: str) -> tuple[bool, Any]:
     return True, node
 
 
-def _meta(record: dict[str, Any], fields: FieldMap) -> dict[str, str] | None:
+def _meta(record: dict[str, Any], fields: FieldSpec) -> dict[str, str] | None:
     if fields.meta is not None:
         names = fields.meta
     else:

@@ -13,20 +13,20 @@ import math
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from thresher.conf import FieldMap, InputConfig
 from thresher.errors import InputError
-from thresher.io.delta import DeltaStore, resolve_format
-from thresher.io.ingest import QUARANTINE, ingest
-from thresher.io.inputs import plan_inputs
+from thresher.io.corpus import read_corpus
+from thresher.io.ingest import QUARANTINE
+from thresher.io.spec import CorpusFields, CorpusSpec
 from thresher.models.embeddings import EMBED, VECTOR, vectors_from_arrow
+from thresher.models.encoder import EncoderSpec
 from thresher.schema import DOC_ID, META, SOURCE, TEXT
-from thresher.stages.fused import FusedPass
 
 LABEL = "label"
 KEY = "key"
@@ -38,6 +38,15 @@ POSITIVE, NEGATIVE, QUARANTINED, UNLABELLED = "positive", "negative", "quarantin
 _EXACT_BELOW = 20_000
 # Documents per partition when the sample is spread over the executors (embedding is the costly step).
 _DOCS_PER_PARTITION = 2_000
+
+
+class Embedder(Protocol):
+    """Adds the `embed` column (see `thresher.models.embeddings`) to a frame of documents, on the executors;
+    `thresher.stages.models.embed.StageEmbedder` is the `embed` stage in this role."""
+
+    def encoder_spec(self) -> EncoderSpec: ...
+
+    def embed(self, docs: DataFrame) -> DataFrame: ...
 
 
 @dataclass(frozen=True)
@@ -86,34 +95,30 @@ def labelled_documents(spark: SparkSession, spec: SourceSpec) -> Iterator[DataFr
         raise InputError("give either labelled sources or positive and negative ones, not both")
     if not spec.labelled and not (spec.positive and spec.negative):
         raise InputError("training needs positive and negative sources (or labelled sources with a label field)")
-    store = DeltaStore(spark, resolve_format(spark, "auto"))
     if spec.labelled:
         groups = [("labelled", spec.labelled, None)]
     else:
         groups = [("positive", spec.positive, 1), ("negative", spec.negative, 0)]
     with ExitStack() as stack:
-        yield _union([_labelled(spark, stack, store, spec, *group) for group in groups])
+        yield _union([_labelled(spark, stack, spec, *group) for group in groups])
 
 
 def _labelled(
     spark: SparkSession,
     stack: ExitStack,
-    store: DeltaStore,
     spec: SourceSpec,
     name: str,
     paths: tuple[str, ...],
     label: int | None,
 ) -> DataFrame:
     """The records of one group of sources with their label (fixed, or read from the label field) and status."""
-    config = InputConfig(
+    corpus = CorpusSpec(
         path=list(paths),
         format=spec.format,
         source=name,
-        fields=FieldMap(
-            id=spec.id_field, text=spec.text_field, url=None, meta=[spec.label_field] if label is None else []
-        ),
+        fields=CorpusFields(id=spec.id_field, text=spec.text_field, meta=[spec.label_field] if label is None else []),
     )
-    records = stack.enter_context(ingest(spark, plan_inputs(spark, (config,)), store))
+    records = stack.enter_context(read_corpus(spark, [corpus]))
     value = F.lit(label) if label is not None else _label_value(F.col(META)[spec.label_field], spec.positive_min)
     quarantined = F.col(QUARANTINE).isNotNull()
     value = F.when(~quarantined, value)
@@ -197,11 +202,9 @@ def collect_texts(sample: DataFrame, max_chars: int) -> Sample:
     return _ordered(table, with_texts=True)
 
 
-def collect_vectors(sample: DataFrame, embed_stage: object) -> Sample:
-    """The sample with embedding vectors computed on the executors by an `embed` stage."""
-    docs = sample.select(KEY, LABEL, RANK, WORDS, TEXT)
-    fused = FusedPass([embed_stage], "annotate")  # type: ignore[list-item]
-    embedded = docs.mapInArrow(fused, fused.output_schema(docs.schema))
+def collect_vectors(sample: DataFrame, embedder: Embedder) -> Sample:
+    """The sample with embedding vectors computed on the executors by `embedder`."""
+    embedded = embedder.embed(sample.select(KEY, LABEL, RANK, WORDS, TEXT))
     table = embedded.select(KEY, LABEL, RANK, WORDS, F.col(EMBED)[VECTOR].alias(VECTOR)).toArrow()
     return _ordered(table, with_texts=False)
 

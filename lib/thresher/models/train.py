@@ -35,6 +35,7 @@ from thresher.models.classifier import (
     write_classifier,
 )
 from thresher.models.dataset import (
+    Embedder,
     Sample,
     SamplingSpec,
     SourceSpec,
@@ -202,8 +203,8 @@ class TrainRequest:
     cv: int = 0
     fasttext: FastTextOptions = field(default_factory=FastTextOptions)
     head: HeadOptions = field(default_factory=HeadOptions)
-    # Parameters of the `embed` stage that computes the vectors (kind `embedding`).
-    embed: dict[str, Any] | None = None
+    # Computes the vectors (kind `embedding`): the `embed` stage, as `thresher.stages.models.embed.StageEmbedder`.
+    embedder: Embedder | None = None
 
 
 def train_classifier(spark: SparkSession, request: TrainRequest) -> dict[str, Any]:
@@ -217,7 +218,7 @@ def train_classifier(spark: SparkSession, request: TrainRequest) -> dict[str, An
         if request.kind == "fasttext":
             sample = collect_texts(sampled, request.fasttext.max_chars)
         else:
-            sample = collect_vectors(sampled, _embed_stage(request.embed or {}))
+            sample = collect_vectors(sampled, _embedder(request))
     held = holdout_mask(sample, request.holdout)
     if request.holdout and (held.all() or not held.any() or len(set(sample.labels[~held].tolist())) < 2):
         raise ThresherError(f"--holdout {request.holdout} leaves no training or no hold-out documents")
@@ -264,7 +265,7 @@ def _trainer(request: TrainRequest, sample: Sample) -> tuple[FitPredict, Callabl
         return fit_predict, finish
 
     vectors = sample.vectors if sample.vectors is not None else np.zeros((0, 0))
-    stage = _embed_stage(request.embed or {})
+    spec = _embedder(request).encoder_spec()
     options = request.head
 
     def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -273,15 +274,15 @@ def _trainer(request: TrainRequest, sample: Sample) -> tuple[FitPredict, Callabl
 
     def finish(train: np.ndarray) -> dict[str, Any]:
         weights, bias = fit_logistic(vectors[train], sample.labels[train], options.c, options.max_iter)
-        return head_info(weights, bias, stage.params.spec(), options)
+        return head_info(weights, bias, spec, options)
 
     return fit_predict, finish
 
 
-def _embed_stage(params: dict[str, Any]) -> Any:
-    from thresher.stages.models.embed import Embed, EmbedParams
-
-    return Embed(EmbedParams(**params))
+def _embedder(request: TrainRequest) -> Embedder:
+    if request.embedder is None:
+        raise ThresherError("an embedding head needs an embedder (the `embed` stage that computes its vectors)")
+    return request.embedder
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -26,9 +26,9 @@ class StagePair:
 
     @staticmethod
     def retention(s: StageStats | None) -> float | None:
-        if s is None or not s.row["docs_in"]:
+        if s is None or not s.docs_in:
             return None
-        return (s.row["docs_in"] - s.row["docs_flagged"]) / s.row["docs_in"]
+        return (s.docs_in - s.docs_flagged) / s.docs_in
 
     @property
     def change(self) -> float | None:
@@ -52,8 +52,8 @@ def reason_changes(c: Comparison) -> list[tuple[str, str, int, int]]:
     """(stage, reason, count in A, count in B) of every reason whose count changed, largest change first."""
     out = []
     for pair in stage_pairs(c):
-        a = (pair.a.row["reason_counts"] or {}) if pair.a else {}
-        b = (pair.b.row["reason_counts"] or {}) if pair.b else {}
+        a = (pair.a.reason_counts or {}) if pair.a else {}
+        b = (pair.b.reason_counts or {}) if pair.b else {}
         for reason in sorted(set(a) | set(b)):
             if a.get(reason, 0) != b.get(reason, 0):
                 out.append((pair.stage, reason, a.get(reason, 0), b.get(reason, 0)))
@@ -61,8 +61,8 @@ def reason_changes(c: Comparison) -> list[tuple[str, str, int, int]]:
 
 
 def config_changes(c: Comparison) -> list[tuple[str, Any, Any]]:
-    a = dict(_flatten(c.a.manifest.get("config") or {}))
-    b = dict(_flatten(c.b.manifest.get("config") or {}))
+    a = dict(_flatten(c.a.manifest.config))
+    b = dict(_flatten(c.b.manifest.config))
     keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in _IGNORED_CONFIG)
     return [(k, a.get(k, "(absent)"), b.get(k, "(absent)")) for k in keys]
 
@@ -81,9 +81,9 @@ def render_comparison(c: Comparison) -> str:
 
 
 def _totals(run: RunData) -> str:
-    t = run.manifest.get("totals") or {}
+    t = run.manifest.totals
     if not t:
-        return f"({run.manifest.get('status', 'unknown')}: no totals)"
+        return f"({run.manifest.status or 'unknown'}: no totals)"
     return f"{t['input_records']:,} in → {t['kept']:,} kept ({percent(t['kept'], t['input_records'])})"
 
 
@@ -91,7 +91,7 @@ def _runs(c: Comparison) -> Section:
     rows = [
         ["run", c.a.run_id, c.b.run_id],
         ["output", c.a.root, c.b.root],
-        ["status", c.a.manifest.get("status"), c.b.manifest.get("status")],
+        ["status", c.a.manifest.status, c.b.manifest.status],
         ["mode", c.a.mode, c.b.mode],
         ["totals", _totals(c.a), _totals(c.b)],
     ]
@@ -102,7 +102,7 @@ def _runs(c: Comparison) -> Section:
         parts.append(table(["key", "A", "B"], [[k, _show(a), _show(b)] for k, a, b in changes], "config-diff"))
     else:
         parts.append(paragraph("The resolved configs are the same (besides output and run id)."))
-    if c.a.manifest.get("input_fingerprint") != c.b.manifest.get("input_fingerprint"):
+    if c.a.manifest.input_fingerprint != c.b.manifest.input_fingerprint:
         parts.append(paragraph("The runs read different input (their input fingerprints differ).", "down"))
     return Section("runs", "Runs", parts)
 
@@ -145,7 +145,7 @@ def _retention(c: Comparison) -> Section:
 
 
 def _get(s: StageStats | None, key: str) -> Any:
-    return None if s is None else s.row[key]
+    return None if s is None else getattr(s, key)
 
 
 def _share(value: float | None) -> str:

@@ -3,13 +3,13 @@ documents per exclusion reason and per quarantine reason (picked on the executor
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from thresher.core.records import Manifest, StageStats
 from thresher.errors import ThresherError
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.layout import OutputLayout
@@ -38,40 +38,25 @@ class QuarantineExample:
 
 
 @dataclass
-class StageStats:
-    """One row of the stats table with its JSON column parsed."""
-
-    row: dict[str, Any]
-    signals: dict[str, Any]
-    details: dict[str, Any]
-    languages: dict[str, Any] | None
-
-    @property
-    def stage(self) -> str:
-        return self.row["stage"]
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> StageStats:
-        parsed = json.loads(row.get("signals") or "{}")
-        return cls(row, parsed.get("signals", {}), parsed.get("details", {}), parsed.get("languages"))
-
-
-@dataclass
 class RunData:
     root: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     stats: list[StageStats]
     # (stage, reason) -> example documents the stage removed (filter) or flagged (annotate) for that reason.
     examples: dict[tuple[str, str], list[Example]] = field(default_factory=dict)
     quarantine_examples: dict[str, list[QuarantineExample]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.manifest, dict):
+            self.manifest = Manifest.from_dict(self.manifest)
+
     @property
     def run_id(self) -> str:
-        return self.manifest["run_id"]
+        return self.manifest.run_id
 
     @property
     def mode(self) -> str:
-        return self.manifest.get("config", {}).get("run", {}).get("mode", "filter")
+        return self.manifest.mode
 
     @property
     def stage_ids(self) -> list[str]:
@@ -95,7 +80,7 @@ class RunTables:
         frame = self.table("stats")
         if frame is None:
             return []
-        rows = frame.where(F.col("run_id") == self.manifest["run_id"]).collect()
+        rows = frame.where(F.col("run_id") == self.manifest.run_id).collect()
         return [StageStats.from_row(r.asDict(recursive=True)) for r in sorted(rows, key=lambda r: r["stage_index"])]
 
     def decisions(self, stage_ids: list[str], mode: str) -> DataFrame | None:
@@ -123,7 +108,7 @@ class RunTables:
         return exploded.select(DOC_ID, F.col(f"_flag.{STAGE}").alias(STAGE), F.col(f"_flag.{REASON}"), TEXT)
 
 
-def run_manifest(root: str) -> dict[str, Any]:
+def run_manifest(root: str) -> Manifest:
     """The manifest of the run in `root`; a clear error when there is none."""
     manifest = read_manifest(OutputLayout(root).manifest)
     if manifest is None:
@@ -133,7 +118,7 @@ def run_manifest(root: str) -> dict[str, Any]:
 
 def load_run(spark: SparkSession, root: str, examples_per_group: int = EXAMPLES_PER_GROUP) -> RunData:
     tables = RunTables(spark, root)
-    set_job_description(spark, f"thresher report {tables.manifest['run_id']}")
+    set_job_description(spark, f"thresher report {tables.manifest.run_id}")
     data = RunData(root, tables.manifest, tables.stats())
     if examples_per_group:
         _add_examples(tables, data, examples_per_group)

@@ -55,7 +55,7 @@ def render_run_report(data: RunData, load_seconds: float | None = None) -> str:
         _config(data),
     ]
     manifest = data.manifest
-    subtitle = f"{manifest.get('status', 'unknown')} · mode {data.mode} · {data.root}"
+    subtitle = f"{manifest.status or 'unknown'} · mode {data.mode} · {data.root}"
     return page(f"thresher run {data.run_id}", subtitle, sections)
 
 
@@ -70,25 +70,25 @@ def _ingest(data: RunData) -> StageStats | None:
 def _overview(data: RunData) -> Section:
     manifest = data.manifest
     parts = []
-    totals = manifest.get("totals") or {}
+    totals = manifest.totals
     if totals:
         parts.append(
             f'<p class="totals" data-totals>{totals["input_records"]:,} input records = '
             f"<b>{totals['kept']:,} kept</b> + {totals['excluded']:,} excluded + "
             f"{totals['quarantine']:,} quarantined</p>"
         )
-    if manifest.get("error"):
-        parts.append(paragraph(f"The run failed: {manifest['error']}", "down"))
+    if manifest.error:
+        parts.append(paragraph(f"The run failed: {manifest.error}", "down"))
     inputs = "; ".join(
         f"{i.get('source')} ({i.get('format')}, {i.get('files')} file(s), {fmt(i.get('bytes', 0))} bytes)"
-        for i in manifest.get("input_files", [])
+        for i in manifest.input_files
     )
-    versions = ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items() if v)
+    versions = ", ".join(f"{k} {v}" for k, v in manifest.versions.items() if v)
     info = [
-        ("run", f"{data.run_id} · {manifest.get('status')} · mode {data.mode}"),
+        ("run", f"{data.run_id} · {manifest.status} · mode {data.mode}"),
         ("input", inputs),
-        ("output", f"{data.root} ({manifest.get('table_format')} tables)"),
-        ("time", f"{manifest.get('created_at')} → {manifest.get('updated_at')} on {manifest.get('spark_master')}"),
+        ("output", f"{data.root} ({manifest.table_format} tables)"),
+        ("time", f"{manifest.created_at} → {manifest.updated_at} on {manifest.spark_master}"),
     ]
     parts.append(key_values(info, "run"))
     parts.append(paragraph(versions, "muted small"))
@@ -101,11 +101,10 @@ def _funnel(data: RunData) -> Section:
     annotate = data.mode == "annotate"
     docs, words = [], []
     for s in data.stats:
-        r = s.row
         label = "ingest (records → docs)" if s.stage == "ingest" else s.stage
-        out = r["docs_in"] - r["docs_flagged"] if annotate else r["docs_out"]
-        docs.append(Bar(label, [out], r["docs_in"], percent(out, r["docs_in"])))
-        words.append(Bar(s.stage, [r["words_out"]], r["words_in"], percent(r["words_out"], r["words_in"])))
+        out = s.docs_in - s.docs_flagged if annotate else s.docs_out
+        docs.append(Bar(label, [out], s.docs_in, percent(out, s.docs_in)))
+        words.append(Bar(s.stage, [s.words_out], s.words_in, percent(s.words_out, s.words_in)))
     kept_name = "not flagged" if annotate else "out"
     docs_caption = (
         "Documents into each stage (light) and passed on (dark)."
@@ -121,23 +120,22 @@ def _funnel(data: RunData) -> Section:
             "removals both count.",
         ),
     ]
-    first_in = data.stats[0].row["docs_in"] or 0
+    first_in = data.stats[0].docs_in or 0
     rows = []
     for s in data.stats:
-        r = s.row
         rows.append(
             [
                 s.stage,
-                r["docs_in"],
-                r["docs_out"],
-                r["docs_excluded"],
-                r["docs_flagged"],
-                percent(r["docs_in"] - r["docs_flagged"], r["docs_in"]),
-                percent(r["docs_out"], first_in),
-                r["chars_in"],
-                r["chars_out"],
-                r["words_in"],
-                r["words_out"],
+                s.docs_in,
+                s.docs_out,
+                s.docs_excluded,
+                s.docs_flagged,
+                percent(s.docs_in - s.docs_flagged, s.docs_in),
+                percent(s.docs_out, first_in),
+                s.chars_in,
+                s.chars_out,
+                s.words_in,
+                s.words_out,
             ]
         )
     headers = ["stage", "docs in", "docs out", "excluded", "flagged", "retention", "of input", "chars in"]
@@ -149,19 +147,19 @@ def _reasons(data: RunData) -> Section:
     parts = []
     rows = []
     for s in _stage_rows(data):
-        reasons = s.row["reason_counts"] or {}
+        reasons = s.reason_counts or {}
         if not reasons:
             continue
         ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-        bars = [Bar(reason, [count], note=percent(count, s.row["docs_in"])) for reason, count in ordered]
+        bars = [Bar(reason, [count], note=percent(count, s.docs_in)) for reason, count in ordered]
         verb = "flagged" if data.mode == "annotate" else "removed"
         parts.append(
             figure(
                 bar_chart(bars, [verb], f"reasons of {s.stage}", "reasons"),
-                f"{s.stage}: documents {verb} by reason (share of the {s.row['docs_in']:,} it saw)",
+                f"{s.stage}: documents {verb} by reason (share of the {s.docs_in:,} it saw)",
             )
         )
-        rows += [[s.stage, reason, count, percent(count, s.row["docs_in"])] for reason, count in ordered]
+        rows += [[s.stage, reason, count, percent(count, s.docs_in)] for reason, count in ordered]
     if rows:
         parts.append(table(["stage", "reason", "documents", "of stage input"], rows, "reasons"))
     else:
@@ -263,7 +261,7 @@ def _languages(data: RunData) -> Section:
 def _details(data: RunData) -> Section:
     parts = []
     for s in _stage_rows(data):
-        metrics = {k: v for k, v in (s.row.get("metrics") or {}).items() if k != "cpu_seconds"}
+        metrics = {k: v for k, v in s.metrics.items() if k != "cpu_seconds"}
         if not metrics and not s.details:
             continue
         parts.append(heading(s.stage))
@@ -313,7 +311,7 @@ def _examples(data: RunData) -> Section:
     verb = "flagged" if data.mode == "annotate" else "excluded"
     parts = []
     for s in _stage_rows(data):
-        for reason, count in sorted((s.row["reason_counts"] or {}).items(), key=lambda kv: (-kv[1], kv[0])):
+        for reason, count in sorted((s.reason_counts or {}).items(), key=lambda kv: (-kv[1], kv[0])):
             examples = data.examples.get((s.stage, reason), [])
             parts.append(heading(f"{s.stage} · {reason} ({count:,} {verb})"))
             if not examples:
@@ -328,11 +326,11 @@ def _examples(data: RunData) -> Section:
 
 def _quarantine(data: RunData) -> Section:
     ingest = _ingest(data)
-    reasons = (ingest.row["reason_counts"] or {}) if ingest else {}
+    reasons = (ingest.reason_counts or {}) if ingest else {}
     if not reasons:
         return Section("quarantine", "Quarantine", [paragraph("No input record was quarantined.")])
     ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-    total = ingest.row["docs_in"] if ingest else 0
+    total = ingest.docs_in if ingest else 0
     bars = [Bar(reason, [count], note=percent(count, total)) for reason, count in ordered]
     parts = [figure(bar_chart(bars, ["records"], "quarantine reasons", "quarantine"), "Quarantined records by reason")]
     rows = []
@@ -350,9 +348,7 @@ def _quarantine(data: RunData) -> Section:
 def _timings(data: RunData, load_seconds: float | None) -> Section:
     if not data.stats:
         return Section("timings", "Timings", [])
-    bars = [
-        Bar(s.stage, [s.row["wall_seconds"]], note=f"{fmt(s.row['docs_per_second'] or 0)} docs/s") for s in data.stats
-    ]
+    bars = [Bar(s.stage, [s.wall_seconds], note=f"{fmt(s.docs_per_second or 0)} docs/s") for s in data.stats]
     parts = [
         figure(
             bar_chart(bars, ["seconds"], "wall time per stage", "timings"),
@@ -363,16 +359,16 @@ def _timings(data: RunData, load_seconds: float | None) -> Section:
     rows = [
         [
             s.stage,
-            s.row["segment"],
-            s.row["wall_seconds"],
-            s.row["docs_per_second"] or 0.0,
-            (s.row.get("metrics") or {}).get("cpu_seconds"),
+            s.segment,
+            s.wall_seconds,
+            s.docs_per_second or 0.0,
+            s.metrics.get("cpu_seconds"),
         ]
         for s in data.stats
     ]
     parts.append(table(["stage", "segment", "wall s", "docs/s", "worker compute s"], rows, "timings"))
-    segments = data.manifest.get("segments") or {}
-    segment_rows = [[name, info.get("wall_seconds"), info.get("stats_seconds")] for name, info in segments.items()]
+    segments = data.manifest.segments
+    segment_rows = [[name, info.wall_seconds, info.stats_seconds] for name, info in segments.items()]
     if segment_rows:
         parts.append(table(["segment", "pass + commit s", "statistics s"], segment_rows, "segments"))
     if load_seconds is not None:
@@ -381,9 +377,9 @@ def _timings(data: RunData, load_seconds: float | None) -> Section:
 
 
 def _config(data: RunData) -> Section:
-    config = data.manifest.get("config") or {}
+    config = data.manifest.config
     text = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=True)
     parts = [preformatted(text, "config")]
-    if data.manifest.get("config_path"):
-        parts.insert(0, paragraph(f"From {data.manifest['config_path']}, with defaults filled in.", "muted"))
+    if data.manifest.config_path:
+        parts.insert(0, paragraph(f"From {data.manifest.config_path}, with defaults filled in.", "muted"))
     return Section("config", "Resolved config", parts)

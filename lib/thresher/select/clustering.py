@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
+from thresher.core.scratch import Scratch
 from thresher.schema import DOC_ID
 from thresher.select.kmeans import hierarchical_kmeans, kmeans
 from thresher.select.vectors import (
@@ -21,7 +22,6 @@ from thresher.select.vectors import (
     sample_vectors,
     vector_column,
 )
-from thresher.stages.base import StageContext
 
 
 @dataclass
@@ -33,9 +33,9 @@ class Embeddings:
     dim: int
 
 
-def embeddings(df: DataFrame, path: str, stage_id: str, ctx: StageContext, *extra) -> Embeddings:
+def embeddings(df: DataFrame, path: str, stage_id: str, scratch: Scratch, *extra) -> Embeddings:
     vector = vector_column(df, path, stage_id)
-    frame = ctx.materialize(
+    frame = scratch.materialize(
         df.select(F.col(DOC_ID), vector.alias(VECTOR), *extra).where(F.col(VECTOR).isNotNull()), f"{stage_id}_vectors"
     )
     count, dim = check_dimensions(frame, stage_id)
@@ -54,7 +54,7 @@ def fit_tree(
     return hierarchical_kmeans(sample, [min(ks[0], len(sample)), *ks[1:]], seed, iterations)
 
 
-def assign_clusters(data: Embeddings, centroids: np.ndarray, ctx: StageContext, name: str) -> DataFrame:
+def assign_clusters(data: Embeddings, centroids: np.ndarray, scratch: Scratch, name: str) -> DataFrame:
     """data.frame + `_cluster` (int) and `_similarity` (cosine to that centroid), materialized."""
     keep = tuple(c for c in data.frame.columns if c != DOC_ID)
     schema = StructType(
@@ -64,4 +64,4 @@ def assign_clusters(data: Embeddings, centroids: np.ndarray, ctx: StageContext, 
             StructField(SIMILARITY, FloatType()),
         ]
     )
-    return ctx.materialize(data.frame.mapInArrow(NearestCentroid(centroids, keep), schema), name)
+    return scratch.materialize(data.frame.mapInArrow(NearestCentroid(centroids, keep), schema), name)

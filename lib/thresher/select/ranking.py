@@ -17,12 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark import TaskContext
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
+from thresher.core.scratch import Scratch
 from thresher.schema import DOC_ID
-from thresher.stages.base import StageContext
 
 GROUP = "_group"
 VALUE = "_value"
@@ -37,7 +37,7 @@ class OrderKey:
 
 
 def running_totals(
-    frame: DataFrame, order: Sequence[OrderKey], ctx: StageContext, name: str, partitions: int | None = None
+    frame: DataFrame, order: Sequence[OrderKey], scratch: Scratch, name: str, partitions: int | None = None
 ) -> DataFrame:
     """`frame` has `doc_id`, `_group` (string, non-null), `_value` (long, >= 0) and the `order` columns.
 
@@ -49,7 +49,7 @@ def running_totals(
         column = F.col(key.column)
         sort.append(column.desc_nulls_last() if key.descending else column.asc_nulls_last())
     sort.append(F.col(DOC_ID).asc())
-    partitions = partitions or max(1, int(ctx.spark.conf.get("spark.sql.shuffle.partitions", "8")))
+    partitions = partitions or max(1, int(scratch.spark.conf.get("spark.sql.shuffle.partitions", "8")))
     ranged = (
         frame.select(DOC_ID, GROUP, VALUE, *(k.column for k in order))
         .repartitionByRange(partitions, *sort)
@@ -65,14 +65,14 @@ def running_totals(
             StructField(RUNNING, LongType()),
         ]
     )
-    local = ctx.materialize(ranged.mapInArrow(_partition_running_sums, schema), f"{name}_local")
+    local = scratch.materialize(ranged.mapInArrow(_partition_running_sums, schema), f"{name}_local")
     totals = local.groupBy(_PART, GROUP).agg(F.sum(VALUE).alias("_total")).collect()
     offsets: dict[str, int] = {}
     rows = []
     for row in sorted(totals, key=lambda r: (r[GROUP], r[_PART])):
         rows.append((row[_PART], row[GROUP], offsets.get(row[GROUP], 0)))
         offsets[row[GROUP]] = offsets.get(row[GROUP], 0) + int(row["_total"])
-    offset_frame = ctx.spark.createDataFrame(rows, f"{_PART} long, {GROUP} string, _offset long")
+    offset_frame = scratch.spark.createDataFrame(rows, f"{_PART} long, {GROUP} string, _offset long")
     return local.join(F.broadcast(offset_frame), on=[_PART, GROUP]).select(
         DOC_ID, GROUP, VALUE, (F.col(RUNNING) + F.col("_offset")).alias(RUNNING)
     )
@@ -103,7 +103,3 @@ def _partition_running_sums(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Re
             ],
             names=[DOC_ID, GROUP, VALUE, _PART, RUNNING],
         )
-
-
-def constant_group(value: str = "") -> Column:
-    return F.lit(value).cast("string").alias(GROUP)

@@ -6,8 +6,12 @@ the stage id: `keep` (bool), `reason` (short categorical code, null when kept) a
 * `RowStage`: a pure per-document computation over Arrow batches (`process`). Consecutive row stages are
   fused by the runner into one pass over the data that shares per-document work (splitting into words,
   lines, ...) through `DocBatch.per_doc`. Unit-testable without Spark through `thresher.stages.fused`.
-* `GlobalStage`: needs the whole corpus (dedup, selection, corpus statistics); gets a DataFrame and returns
-  it with its struct column added, using Spark shuffles, never `collect()` of document-scale data.
+* `GlobalStage`: needs the whole corpus (dedup, selection, corpus statistics); `apply(df, ctx)` returns
+  `(frame, StageReport)`: `df` with its struct column added (Spark shuffles, never `collect()` of
+  document-scale data) and the figures (`metrics`) and JSON details (`details`) the stats table and report show.
+
+Stage authors import everything from this module; the bottom-floor pieces (Mode, worker_resource, ConfigPath,
+StageParams, StageReport, Scratch) live in `thresher.core` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
 from pyspark.sql.types import StructField, StructType
 
 from thresher.core.modes import Mode
+from thresher.core.params import StageParams
 from thresher.core.paths import ConfigPath, resolve_path
+from thresher.core.records import StageReport
 from thresher.core.resources import worker_resource
 from thresher.core.scratch import Scratch
 from thresher.schema import DECISION_FIELDS, REWRITE_FIELDS
@@ -39,19 +44,15 @@ __all__ = [
     "GlobalStage",
     "Mode",
     "RowStage",
+    "Scratch",
     "Stage",
     "StageContext",
     "StageParams",
+    "StageReport",
     "StageResult",
     "resolve_path",
     "worker_resource",
 ]
-
-
-class StageParams(BaseModel):
-    """Typed parameters of a stage. Unknown keys are errors; every field needs a default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass
@@ -102,9 +103,6 @@ class Stage(ABC):
 class RowStage(Stage):
     """A per-document stage; fused with its row-stage neighbours into one pass over Arrow batches."""
 
-    # Top-level columns (besides text) whose values `process` reads through `DocBatch.column`.
-    input_columns: ClassVar[tuple[str, ...]] = ()
-
     def setup(self) -> None:
         """Load models or lists; called once per Python worker before the first batch (never on the driver)."""
 
@@ -117,10 +115,15 @@ class GlobalStage(Stage):
     """A stage that needs the whole corpus; runs as Spark DataFrame operations."""
 
     @abstractmethod
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        """Return `df` with the struct column `self.id` added (and `text` replaced if it rewrites text).
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        """Return `df` with the struct column `self.id` added (and `text` replaced if it rewrites text), and a
+        `StageReport` of stage-specific figures (`metrics`, e.g. components, candidate pairs) and JSON details
+        (`details`, e.g. a histogram of cluster sizes) for the stats table and the report.
 
-        The result must have exactly the rows of `df`: the runner checks it.
+        The frame must have exactly the rows of `df`: the runner checks it. Intermediate tables go to
+        `ctx.materialize(frame, name)` (or `ctx.scratch_space`, a `Scratch` that library functions take);
+        they are removed once the stage's checkpoint commits. Return `StageReport()` when there is nothing to
+        report. A stage never mutates the context.
         """
 
 
@@ -133,13 +136,10 @@ class StageContext:
     mode: Mode
     seed: int
     scratch_dir: str
-    # Stage-specific figures for the stats table (e.g. components, candidate pairs).
-    metrics: dict[str, float] = field(default_factory=dict)
-    # JSON-serialisable details for the report (e.g. histograms of component sizes).
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scratch_space(self) -> Scratch:
+        """The stage's scratch folder, as library functions (`thresher.dedup`, `thresher.select`) take it."""
         return Scratch(self.spark, self.scratch_dir)
 
     def scratch(self, name: str) -> str:

@@ -11,7 +11,7 @@ from thresher.dedup.clusters import CLUSTER_FIELDS
 from thresher.dedup.keep import KeepParams
 from thresher.dedup.normalize import TextNormalization
 from thresher.schema import TEXT
-from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.base import GlobalStage, StageContext, StageReport
 from thresher.stages.registry import register
 
 EXACT_DUPLICATE = "exact_duplicate"
@@ -35,6 +35,6 @@ class ExactDedup(GlobalStage):
         # (such documents are never duplicates).
         return [*CLUSTER_FIELDS, StructField("text_hash", StringType(), True)]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
         keys = TextHashBatches(self.params.normalization)
-        return dedup_by_key(df, ctx, self.id, self.params, keys, TEXT, EXACT_DUPLICATE, "text_hash")
+        return dedup_by_key(df, ctx.scratch_space, self.id, self.params, keys, TEXT, EXACT_DUPLICATE, "text_hash")

@@ -26,7 +26,7 @@ from thresher.dedup.minhash import pick_bands_rows
 from thresher.dedup.normalize import FINEWEB_NORMALIZATION, TextNormalization
 from thresher.dedup.shingles import Unit
 from thresher.schema import DECISION_FIELDS, DOC_ID, TEXT
-from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.base import GlobalStage, StageContext, StageReport
 from thresher.stages.registry import register
 
 NEAR_DUPLICATE = "near_duplicate"
@@ -80,7 +80,8 @@ class MinHashDedup(GlobalStage):
         # shorter than ngram, compared as a whole).
         return [*CLUSTER_FIELDS, StructField("shingles", LongType(), True)]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
         bands, rows = p.banding()
         settings = MinHashSettings(
@@ -100,15 +101,15 @@ class MinHashDedup(GlobalStage):
         narrow = signed.select(DOC_ID, RANK, "units", "shingles", "buckets")
         nodes = ctx.materialize(narrow.orderBy(DOC_ID).withColumn(NODE, F.monotonically_increasing_id()), "nodes")
         buckets = nodes.select(NODE, F.explode("buckets").alias(BUCKET))
-        edges, bucket_stats = bucket_edges(buckets, ctx, p.oversized_bucket, "buckets")
-        ctx.metrics.update(bucket_stats)
+        edges, bucket_stats = bucket_edges(buckets, ctx.scratch_space, p.oversized_bucket, "buckets")
+        report.metrics.update(bucket_stats)
         if p.verify != "none":
             edges = ctx.materialize(edges, "candidate_edges")
-            ctx.metrics["candidate_edges"] = float(edges.count())
-            edges = verify_edges(edges, nodes, signed, ctx, p.verify, p.threshold)
-        labels, graph = connected_components(edges, ctx, "components", p.max_rounds)
-        ctx.metrics["verified_edges" if p.verify != "none" else "candidate_edges"] = graph["edges"]
-        ctx.metrics["cc_rounds"] = graph["rounds"]
+            report.metrics["candidate_edges"] = float(edges.count())
+            edges = verify_edges(edges, nodes, signed, ctx.scratch_space, p.verify, p.threshold)
+        labels, graph = connected_components(edges, ctx.scratch_space, "components", p.max_rounds)
+        report.metrics["verified_edges" if p.verify != "none" else "candidate_edges"] = graph["edges"]
+        report.metrics["cc_rounds"] = graph["rounds"]
         members = nodes.select(NODE, DOC_ID, RANK, "units", "shingles").join(labels, NODE, "left")
         members = members.select(DOC_ID, F.col(COMPONENT).alias(CLUSTER), RANK, "units", "shingles")
         decisions = ctx.materialize(decide(members, NEAR_DUPLICATE, ["units", "shingles"]), "decisions")
@@ -117,10 +118,12 @@ class MinHashDedup(GlobalStage):
             F.count(F.when(F.col("shingles") == 0, 1)).alias("docs_without_shingles"),
             F.count(F.when((F.col("units") > 0) & (F.col("units") < p.ngram), 1)).alias("short_docs"),
         )
-        ctx.metrics.update({**metrics, "components": metrics["clusters"], "bands": float(bands), "rows": float(rows)})
-        ctx.details.update(details)
+        report.metrics.update(
+            {**metrics, "components": metrics["clusters"], "bands": float(bands), "rows": float(rows)}
+        )
+        report.details.update(details)
         fields = [f.name for f in (*DECISION_FIELDS, *CLUSTER_FIELDS)] + ["shingles"]
-        return attach(df, decisions, self.id, fields)
+        return attach(df, decisions, self.id, fields), report
 
 
 def _signature_schema(settings: MinHashSettings) -> StructType:

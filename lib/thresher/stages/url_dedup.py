@@ -11,7 +11,7 @@ from thresher.dedup.clusters import CLUSTER_FIELDS
 from thresher.dedup.keep import KeepParams
 from thresher.dedup.urls import UrlNormalization
 from thresher.schema import URL
-from thresher.stages.base import GlobalStage, StageContext
+from thresher.stages.base import GlobalStage, StageContext, StageReport
 from thresher.stages.registry import register
 
 DUPLICATE_URL = "duplicate_url"
@@ -33,6 +33,6 @@ class UrlDedup(GlobalStage):
         # url_key: the normalized URL; null without a URL that has a host.
         return [*CLUSTER_FIELDS, StructField("url_key", StringType(), True)]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
         keys = UrlKeyBatches(self.params.normalization)
-        return dedup_by_key(df, ctx, self.id, self.params, keys, URL, DUPLICATE_URL, "url_key")
+        return dedup_by_key(df, ctx.scratch_space, self.id, self.params, keys, URL, DUPLICATE_URL, "url_key")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import AfterValidator, Field
+from pyspark.sql import DataFrame
 from pyspark.sql.types import StructField
 
 from thresher.models.embeddings import (
@@ -20,7 +21,7 @@ from thresher.models.embeddings import (
 )
 from thresher.models.encoder import EncoderSpec, LongDocs, encoder
 from thresher.stages.base import RowStage, StageResult
-from thresher.stages.fused import DocBatch
+from thresher.stages.fused import DocBatch, FusedPass
 from thresher.stages.models.params import EncoderRuntimeParams, resolve_model_name
 from thresher.stages.registry import register
 
@@ -66,3 +67,18 @@ class Embed(RowStage):
                 CHUNKS: chunks,
             },
         )
+
+
+class StageEmbedder:
+    """The `embed` stage as a `thresher.models.dataset.Embedder` (for training an embedding head): vectors are
+    computed on the executors by a one-stage fused pass."""
+
+    def __init__(self, stage: Embed) -> None:
+        self.stage = stage
+
+    def encoder_spec(self) -> EncoderSpec:
+        return self.stage.params.spec()
+
+    def embed(self, docs: DataFrame) -> DataFrame:
+        fused = FusedPass([self.stage], "annotate")
+        return docs.mapInArrow(fused, fused.output_schema(docs.schema))

@@ -22,7 +22,7 @@ from pyspark.sql.types import ArrayType, BooleanType, LongType, StructField, Str
 
 from thresher.arrow_types import arrow_schema, arrow_type
 from thresher.schema import DOC_ID, TEXT
-from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.fused import count_words
 from thresher.stages.registry import register
 from thresher.text.normalize import UnicodeForm, normalize_text
@@ -142,7 +142,8 @@ class Refine(GlobalStage):
     def signal_fields(self) -> list[StructField]:
         return [StructField("mojibake_fixed", BooleanType()), StructField("lines_removed", LongType())]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
         prepared_schema = StructType(
             [
@@ -163,10 +164,10 @@ class Refine(GlobalStage):
             frequent = ctx.materialize(counts.where(F.col("count") >= p.min_docs).select("h"), "frequent")
             drops = doc_lines.join(frequent, "h", "left_semi").groupBy(DOC_ID).agg(F.collect_list("h").alias(_DROP))
             drops = ctx.materialize(drops, "drops")
-            ctx.metrics["frequent_lines"] = float(frequent.count())
-            ctx.metrics["docs_with_frequent_lines"] = float(drops.count())
+            report.metrics["frequent_lines"] = float(frequent.count())
+            report.metrics["docs_with_frequent_lines"] = float(drops.count())
             joined = prepared.join(drops, DOC_ID, "left")
         else:
             joined = prepared.withColumn(_DROP, F.lit(None).cast(ArrayType(LongType())))
         output_schema = StructType([*df.schema.fields, StructField(self.id, self.result_type(), True)])
-        return joined.mapInArrow(_Finish(p, self.result_type(), output_schema), output_schema)
+        return joined.mapInArrow(_Finish(p, self.result_type(), output_schema), output_schema), report

@@ -146,7 +146,6 @@ class UrlFilter(RowStage):
 
     id = "url_filter"
     Params = UrlFilterParams
-    input_columns = ("url",)
     params: UrlFilterParams
 
     def signal_fields(self) -> list[StructField]:

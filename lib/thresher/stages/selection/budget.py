@@ -18,15 +18,15 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, NumericType, StringType, StructField
 
+from thresher.core.words import words_column
 from thresher.errors import ThresherError
 from thresher.schema import DOC_ID, TEXT
 from thresher.select.columns import require_column
 from thresher.select.quotas import water_fill
 from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_totals
 from thresher.select.result import attach
-from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
-from thresher.stats import words_column
 
 OVER_BUDGET = "over_budget"
 _MAX_GROUPS = 10_000
@@ -72,7 +72,8 @@ class Budget(GlobalStage):
             StructField("quota", LongType()),
         ]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
         self._check_columns(df)
         size = words_column(F.col(TEXT)) if p.unit == "words" else F.lit(1).cast("long")
@@ -85,7 +86,7 @@ class Budget(GlobalStage):
         capacity = np.array([r["total"] for r in groups], dtype=np.float64)
         weights = np.array([self._weight(name) for name in names], dtype=np.float64)
         quotas = water_fill(capacity, weights, p.budget, integer=True) if names else np.zeros(0, dtype=np.int64)
-        ranked = running_totals(frame, [OrderKey("_score", descending=True)], ctx, "ranked")
+        ranked = running_totals(frame, [OrderKey("_score", descending=True)], ctx.scratch_space, "ranked")
         quota_table = ctx.spark.createDataFrame(
             [(n, int(q)) for n, q in zip(names, quotas, strict=True)], f"{GROUP} string, _quota long"
         )
@@ -95,10 +96,10 @@ class Budget(GlobalStage):
         )
         picked = F.col(RUNNING) <= F.col("_quota")
         chosen = decisions.where(picked).agg(F.count(F.lit(1)).alias("docs"), F.sum(VALUE).alias("units")).first()
-        ctx.metrics.update(
+        report.metrics.update(
             budget=p.budget, selected_docs=chosen["docs"], selected_units=chosen["units"] or 0, groups=len(names)
         )
-        ctx.details["groups"] = {
+        report.details["groups"] = {
             name: {"available": int(capacity[i]), "weight": float(weights[i]), "quota": int(quotas[i])}
             for i, name in enumerate(names)
         }
@@ -115,7 +116,7 @@ class Budget(GlobalStage):
                 F.col(RUNNING).alias("running"),
                 F.col("_quota").alias("quota"),
             ],
-        )
+        ), report
 
     def _weight(self, group: str) -> float:
         p = self.params

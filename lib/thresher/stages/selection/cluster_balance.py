@@ -24,7 +24,7 @@ from thresher.select.quotas import tree_quotas
 from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_totals
 from thresher.select.result import attach
 from thresher.select.vectors import CLUSTER, SIMILARITY, uniform
-from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
 
 NOT_SAMPLED = "not_sampled"
@@ -67,18 +67,19 @@ class ClusterBalance(GlobalStage):
             StructField("cluster_quota", LongType()),
         ]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
-        data = embeddings(df, p.vector_column, self.id, ctx)
+        data = embeddings(df, p.vector_column, self.id, ctx.scratch_space)
         target = p.target_count if p.target_count is not None else round(p.target_fraction * data.count)
-        ctx.metrics.update(docs_with_vector=data.count, target=min(target, data.count))
+        report.metrics.update(docs_with_vector=data.count, target=min(target, data.count))
         if data.count == 0:
             decisions = ctx.spark.createDataFrame(
                 [], "doc_id string, _leaf int, _top int, _quota long, _picked boolean"
             )
-            return self._attach(df, decisions)
+            return self._attach(df, decisions), report
         leaves, parents = fit_tree(data, p.levels, p.sample_size, ctx.seed, p.iterations)
-        assigned = assign_clusters(data, leaves, ctx, "assigned")
+        assigned = assign_clusters(data, leaves, ctx.scratch_space, "assigned")
         sizes = np.zeros(len(leaves), dtype=np.int64)
         for row in assigned.groupBy(CLUSTER).count().collect():
             sizes[row[CLUSTER]] = row["count"]
@@ -96,7 +97,7 @@ class ClusterBalance(GlobalStage):
                 within.alias("_order"),
             ),
             [order],
-            ctx,
+            ctx.scratch_space,
             "ranked",
         )
         leaf_table = ctx.spark.createDataFrame(
@@ -109,16 +110,16 @@ class ClusterBalance(GlobalStage):
             decisions.select(DOC_ID, "_leaf", "_top", "_quota", (F.col(RUNNING) <= F.col("_quota")).alias("_picked")),
             "decisions",
         )
-        ctx.metrics.update(
+        report.metrics.update(
             leaf_clusters=len(leaves),
             top_clusters=int(top.max()) + 1,
             selected=decisions.where("_picked").count(),
             largest_leaf=int(sizes.max()),
             smallest_leaf=int(sizes.min()),
         )
-        ctx.details["leaf_sizes"] = sizes.tolist()
-        ctx.details["leaf_quotas"] = quotas.tolist()
-        return self._attach(df, decisions)
+        report.details["leaf_sizes"] = sizes.tolist()
+        report.details["leaf_quotas"] = quotas.tolist()
+        return self._attach(df, decisions), report
 
     def _attach(self, df: DataFrame, decisions: DataFrame) -> DataFrame:
         has_vector = F.col("_leaf").isNotNull()

@@ -21,17 +21,16 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 
-from thresher.conf import FieldMap, InputConfig
 from thresher.errors import InputError
-from thresher.io.delta import DeltaStore, resolve_format
-from thresher.io.ingest import documents, ingest
-from thresher.io.inputs import plan_inputs
+from thresher.io.corpus import read_corpus
+from thresher.io.ingest import documents
+from thresher.io.spec import CorpusFields, CorpusSpec
 from thresher.schema import DOC_ID, TEXT
 from thresher.select import hashed_ngrams
 from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_totals
 from thresher.select.result import attach
 from thresher.select.vectors import uniform
-from thresher.stages.base import ConfigPath, GlobalStage, StageContext, StageParams
+from thresher.stages.base import ConfigPath, GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
 
 NOT_SAMPLED = "not_sampled"
@@ -81,7 +80,8 @@ class Dsir(GlobalStage):
             StructField("rank", LongType()),
         ]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
         target_counts, target_docs = feature_counts(self._target_texts(ctx), p.buckets)
         if not target_counts.any():
@@ -100,7 +100,7 @@ class Dsir(GlobalStage):
         ranked = running_totals(
             weights.select(DOC_ID, F.lit("").alias(GROUP), F.lit(1).cast("long").alias(VALUE), key.alias("_key")),
             [OrderKey("_key", descending=True)],
-            ctx,
+            ctx.scratch_space,
             "ranked",
         )
         decisions = ctx.materialize(
@@ -109,7 +109,7 @@ class Dsir(GlobalStage):
             ),
             "decisions",
         )
-        self._report(df, decisions, count, total, target_counts, pool_counts, target_docs, ctx)
+        self._report(df, decisions, count, total, target_counts, pool_counts, target_docs, ctx.seed, report)
         return attach(
             df,
             decisions,
@@ -121,16 +121,13 @@ class Dsir(GlobalStage):
                 F.col("_key").alias("sampling_key"),
                 F.col("_rank").alias("rank"),
             ],
-        )
+        ), report
 
     def _target_texts(self, ctx: StageContext) -> DataFrame:
         p = self.params
-        config = InputConfig(
-            path=list(p.target), format=p.target_format, fields=FieldMap(text=p.target_text_field, url=None, meta=[])
-        )
-        store = DeltaStore(ctx.spark, resolve_format(ctx.spark, "auto"))
-        with ingest(ctx.spark, plan_inputs(ctx.spark, (config,)), store) as ingested:
-            return ctx.materialize(documents(ingested).select(TEXT), "target")
+        target = CorpusSpec(path=list(p.target), format=p.target_format, fields=CorpusFields(text=p.target_text_field))
+        with read_corpus(ctx.spark, [target]) as records:
+            return ctx.materialize(documents(records).select(TEXT), "target")
 
     def _report(
         self,
@@ -141,12 +138,13 @@ class Dsir(GlobalStage):
         target_counts: np.ndarray,
         pool_counts: np.ndarray,
         target_docs: int,
-        ctx: StageContext,
+        seed: int,
+        report: StageReport,
     ) -> None:
         p = self.params
         selected = df.join(decisions.where(F.col("_rank") <= count).select(DOC_ID), on=DOC_ID).select(TEXT)
         fraction = count / total if total else 0.0
-        random = df.where(uniform(ctx.seed + _RANDOM_SEED_OFFSET, F.col(DOC_ID)) <= F.lit(fraction)).select(TEXT)
+        random = df.where(uniform(seed + _RANDOM_SEED_OFFSET, F.col(DOC_ID)) <= F.lit(fraction)).select(TEXT)
         target_p = hashed_ngrams.distribution(target_counts, p.smoothing)
         kl = {
             name: hashed_ngrams.kl_divergence(target_p, hashed_ngrams.distribution(counts, p.smoothing))
@@ -156,7 +154,7 @@ class Dsir(GlobalStage):
                 ("random", feature_counts(random, p.buckets)[0]),
             )
         }
-        ctx.metrics.update(
+        report.metrics.update(
             target_docs=target_docs,
             pool_docs=total,
             selected=count,

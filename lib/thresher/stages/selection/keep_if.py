@@ -17,7 +17,7 @@ from pyspark.sql.types import BooleanType
 
 from thresher.errors import ThresherError
 from thresher.schema import KEEP, REASON
-from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
 
 _REASON = re.compile(r"^[a-z][a-z0-9_:]*$")
@@ -47,7 +47,8 @@ class KeepIf(GlobalStage):
     def signal_fields(self) -> list:
         return []
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
         base = df.drop(self.id) if self.id in df.columns else df
         try:
@@ -61,4 +62,4 @@ class KeepIf(GlobalStage):
             raise ThresherError(f"stage {self.id}: condition {p.condition!r} is {kind.simpleString()}, not boolean")
         keep = F.coalesce(condition, F.lit(False))
         result = F.struct(keep.alias(KEEP), F.when(~keep, F.lit(p.reason)).alias(REASON))
-        return base.select(*base.columns, result.alias(self.id))
+        return base.select(*base.columns, result.alias(self.id)), report

@@ -21,7 +21,7 @@ from thresher.select.clustering import assign_clusters, embeddings, fit_centroid
 from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_totals
 from thresher.select.result import attach
 from thresher.select.vectors import CLUSTER, SIMILARITY
-from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
 
 PRUNED = "pruned"
@@ -52,18 +52,19 @@ class PrototypePrune(GlobalStage):
             StructField("hardness_rank", LongType()),
         ]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
-        data = embeddings(df, p.vector_column, self.id, ctx)
+        data = embeddings(df, p.vector_column, self.id, ctx.scratch_space)
         keep_total = round(p.keep_fraction * data.count)
         hardest = {"hardest": keep_total, "easiest": 0, "both_ends": math.ceil(keep_total / 2)}[p.keep]
         easiest = keep_total - hardest
-        ctx.metrics.update(docs_with_vector=data.count, kept_hardest=hardest, kept_easiest=easiest)
+        report.metrics.update(docs_with_vector=data.count, kept_hardest=hardest, kept_easiest=easiest)
         if data.count == 0:
             decisions = ctx.spark.createDataFrame([], "doc_id string, _cluster int, _distance float, _rank long")
         else:
             centroids = fit_centroids(data, p.clusters, p.sample_size, ctx.seed, p.iterations)
-            assigned = assign_clusters(data, centroids, ctx, "assigned")
+            assigned = assign_clusters(data, centroids, ctx.scratch_space, "assigned")
             distance = (F.lit(1.0) - F.col(SIMILARITY)).cast("float")
             # Rank 1 = hardest (farthest from its prototype); ties broken by doc_id.
             ranked = running_totals(
@@ -71,13 +72,13 @@ class PrototypePrune(GlobalStage):
                     DOC_ID, F.lit("").alias(GROUP), F.lit(1).cast("long").alias(VALUE), distance.alias("_distance")
                 ),
                 [OrderKey("_distance", descending=True)],
-                ctx,
+                ctx.scratch_space,
                 "ranked",
             )
             decisions = ranked.select(DOC_ID, F.col(RUNNING).alias("_rank")).join(
                 assigned.select(DOC_ID, F.col(CLUSTER).alias("_cluster"), distance.alias("_distance")), on=DOC_ID
             )
-            ctx.metrics["clusters"] = len(centroids)
+            report.metrics["clusters"] = len(centroids)
         rank = F.col("_rank")
         picked = (rank <= F.lit(hardest)) | (rank > F.lit(data.count - easiest))
         return attach(
@@ -91,4 +92,4 @@ class PrototypePrune(GlobalStage):
                 F.col("_distance").alias("distance"),
                 rank.alias("hardness_rank"),
             ],
-        )
+        ), report

@@ -31,7 +31,7 @@ from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_tot
 from thresher.select.result import attach
 from thresher.select.semdedup import greedy_dedup
 from thresher.select.vectors import CLUSTER, SIMILARITY, VECTOR, to_matrix, uniform
-from thresher.stages.base import GlobalStage, StageContext, StageParams
+from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
 
 SEMANTIC_DUPLICATE = "semantic_duplicate"
@@ -84,22 +84,23 @@ class SemanticDedup(GlobalStage):
             StructField("cluster", StringType()),
         ]
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
+        report = StageReport()
         p = self.params
         if p.keep == "score":
             require_column(df, p.score_column, self.id, "keep: score")
-        data = embeddings(df, p.vector_column, self.id, ctx, self._score().alias("_score"))
-        ctx.metrics.update(docs_with_vector=data.count, docs_without_vector=df.count() - data.count)
+        data = embeddings(df, p.vector_column, self.id, ctx.scratch_space, self._score().alias("_score"))
+        report.metrics.update(docs_with_vector=data.count, docs_without_vector=df.count() - data.count)
         if data.count == 0:
             decisions = ctx.spark.createDataFrame([], _DECISIONS)
         else:
-            groups = self._groups(data, ctx)
+            groups = self._groups(data, ctx, report)
             largest = ctx.spark.sparkContext.accumulator(0, _Max())
             decisions = ctx.materialize(
                 groups.groupBy(GROUP).applyInPandas(_group_dedup(p.eps, largest), _DECISIONS), "decisions"
             )
-            ctx.metrics["duplicates"] = decisions.where(~F.col("_keep")).count()
-            ctx.metrics["largest_group"] = largest.value
+            report.metrics["duplicates"] = decisions.where(~F.col("_keep")).count()
+            report.metrics["largest_group"] = largest.value
         return attach(
             df,
             decisions,
@@ -111,7 +112,7 @@ class SemanticDedup(GlobalStage):
                 F.col("_best").alias("similarity"),
                 F.col("_group").alias("cluster"),
             ],
-        )
+        ), report
 
     def _score(self):
         p = self.params
@@ -119,11 +120,11 @@ class SemanticDedup(GlobalStage):
             return F.col(p.score_column).cast("double")
         return F.lit(None).cast("double")
 
-    def _groups(self, data: Embeddings, ctx: StageContext) -> DataFrame:
+    def _groups(self, data: Embeddings, ctx: StageContext, report: StageReport) -> DataFrame:
         """(doc_id, _vector, _priority, _group) with every group at most max_group_size documents."""
         p = self.params
         centroids = fit_centroids(data, p.clusters, p.sample_size, ctx.seed, p.iterations)
-        assigned = assign_clusters(data, centroids, ctx, "assigned")
+        assigned = assign_clusters(data, centroids, ctx.scratch_space, "assigned")
         priority = {
             "closest_to_centroid": -F.col(SIMILARITY),
             "farthest_from_centroid": F.col(SIMILARITY),
@@ -132,7 +133,7 @@ class SemanticDedup(GlobalStage):
         frame = assigned.select(
             DOC_ID, VECTOR, priority.cast("double").alias(_PRIORITY), F.col(CLUSTER).cast("string").alias(GROUP)
         )
-        ctx.metrics["clusters"] = len(centroids)
+        report.metrics["clusters"] = len(centroids)
         split = 0
         for depth in range(p.max_split_depth):
             large = _large_groups(frame, p.max_group_size)
@@ -140,11 +141,11 @@ class SemanticDedup(GlobalStage):
                 break
             split += len(large)
             frame = ctx.materialize(self._split(frame, large, ctx.seed + depth + 1), f"split_{depth}")
-        ctx.metrics["groups_split"] = split
+        report.metrics["groups_split"] = split
         large = _large_groups(frame, p.max_group_size)
         if large:
             frame = self._blocks(frame, large, ctx)
-        ctx.metrics["groups_blocked"] = len(large)
+        report.metrics["groups_blocked"] = len(large)
         return frame
 
     def _split(self, frame: DataFrame, large: dict[str, int], seed: int) -> DataFrame:
@@ -177,7 +178,7 @@ class SemanticDedup(GlobalStage):
         inside = frame.where(F.col(GROUP).isin(list(large))).select(
             DOC_ID, GROUP, _PRIORITY, F.lit(1).cast("long").alias(VALUE)
         )
-        ranked = running_totals(inside, [OrderKey(_PRIORITY)], ctx, "blocks")
+        ranked = running_totals(inside, [OrderKey(_PRIORITY)], ctx.scratch_space, "blocks")
         block = F.concat(
             F.col(GROUP), F.lit("#"), ((F.col(RUNNING) - 1) / self.params.max_group_size).cast("long").cast("string")
         )
