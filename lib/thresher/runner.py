@@ -31,12 +31,15 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from thresher.conf import PipelineConfig
+from thresher.core.output_lock import OutputLock
+from thresher.core.output_safety import check_output_location
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
 from thresher.io import fs
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
 from thresher.layout import INGEST_SEGMENT, OutputLayout
+from thresher.limits import check_quarantine, check_stage_errors
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
 from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE, STATS_SCHEMA
@@ -73,7 +76,14 @@ class RunResult:
 
 def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, until: str | None = None) -> RunResult:
     """Run `config`; with `until` (a stage id), stop after the segment that contains that stage."""
-    return Runner(config, spark).run(until)
+    if not config.run.output:
+        raise ConfigError("run.output: required (set it in the config or pass --output)")
+    # Refused before Spark starts: an unsafe output, or one another run is writing to.
+    check_output_location(
+        config.run.output, [p for item in config.inputs for p in item.path], config.run.allow_other_files
+    )
+    with OutputLock(config.run.output):
+        return Runner(config, spark).run(until)
 
 
 class Runner:
@@ -104,6 +114,7 @@ class Runner:
         try:
             self.stats_rows = self._existing_stats(run_id)
             ingested = self._run_ingest(plan, planned, manifest, reused)
+            check_quarantine(self.stats_rows["ingest"], self.config.run.max_quarantine_fraction)
             previous: DataFrame | None = None
             previous_segment: Segment | None = None
             stage_index = 1
@@ -117,6 +128,8 @@ class Runner:
                 previous = self._run_segment(
                     segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
                 )
+                for stage in segment.stages:
+                    check_stage_errors(self.stats_rows[stage.id], self.config.run.max_error_fraction)
                 previous_segment = segment
                 stage_index += len(segment.stages)
                 passed = int(self.stats_rows[segment.last.id]["docs_out"])
