@@ -49,9 +49,10 @@ __all__ = [
 
 
 class StageParams(BaseModel):
-    """Typed parameters of a stage. Unknown keys are errors; every field needs a default."""
+    """Typed parameters of a stage. Unknown keys are errors; every field needs a default. NaN and infinity are
+    refused in every float, inside maps and lists too."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass
