@@ -100,6 +100,12 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def execute(config: PipelineConfig, progress: bool, until: str | None = None) -> int:
+    from thresher.preflight import check_java, check_local_inputs, check_output_writable
+
+    check_local_inputs([p for item in config.inputs for p in item.path])
+    if config.run.output:
+        check_output_writable(config.run.output)
+    check_java()
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline

@@ -51,7 +51,20 @@ from thresher.io.jsonl import (
     parse_record,
 )
 from thresher.layout import OutputLayout
-from thresher.schema import DOC_ID, DOCUMENT_SCHEMA, META, ORIGIN, ORIGIN_TYPE, SOURCE, TEXT, URL
+from thresher.schema import (
+    DOC_ID,
+    DOCUMENT_SCHEMA,
+    META,
+    ORIGIN,
+    ORIGIN_TYPE,
+    REWRITTEN_TEXT,
+    SOURCE,
+    TEXT,
+    URL,
+)
+
+# The text of an annotate run's documents as it came in, when a later run (select) goes on with the rewritten one.
+ORIGINAL_TEXT = "original_text"
 
 QUARANTINE = "quarantine"
 QUARANTINE_TYPE = StructType(
@@ -271,6 +284,13 @@ def _run_records(item: PlannedInput, store: DeltaStore) -> DataFrame:
     missing = [c for c in DOCUMENT_SCHEMA.fieldNames() if c not in frame.columns]
     if missing:
         raise InputError(f"input {item.config.path}: kept/ lacks the document column(s) {missing}")
+    if REWRITTEN_TEXT in frame.columns:
+        # An annotate run: its documents go on with the text its rewrites made (what its filter run would carry),
+        # the input's text beside it as ORIGINAL_TEXT.
+        frame = frame.withColumn(ORIGINAL_TEXT, F.col(TEXT)).withColumn(
+            TEXT, F.coalesce(F.col(REWRITTEN_TEXT), F.col(TEXT))
+        )
+        frame = frame.drop(REWRITTEN_TEXT)
     extra = _extra_columns(frame, DOCUMENT_SCHEMA.fieldNames())
     clashing = sorted(set(extra) & {*RECORD_SCHEMA.fieldNames(), QUARANTINE})
     if clashing:
