@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thresher", description="Curate LLM pre-training corpora with Spark.")
     parser.add_argument("--version", action="version", version=f"thresher {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    parser.add_argument("--debug", action="store_true", help="show the full trace of an unexpected error")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     import thresher.commands as commands
 
@@ -54,6 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("thresher: interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        from thresher.preflight import describe_failure
+
+        # The trace is for developers: in the log at debug level, and on screen with --debug.
+        logging.getLogger("thresher").debug("unexpected error", exc_info=True)
+        print(f"thresher: error: {describe_failure(error)} (rerun with --debug for the full trace)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

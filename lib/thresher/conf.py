@@ -29,7 +29,8 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused everywhere, inside maps and lists too: `.nan` would silently disable a rule.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FieldMap(_Model):
@@ -48,8 +49,11 @@ class InputConfig(_Model):
     # `run`: the output directory of an earlier thresher run; its kept/ documents are read with every column
     # (scores and decisions included) as they are ("score once, select many"). `auto` recognises run outputs.
     format: Literal["auto", "jsonl", "parquet", "delta", "run"] = "auto"
-    # Value of the `source` column; defaults to the input's file or directory name.
+    # Value of the `source` column; defaults to the input's file or directory name (several paths: their names
+    # joined by '+').
     source: str | None = None
+    # `file`: each document's source is the name of the file it came from (stem, without extensions).
+    source_by: Literal["input", "file"] = "input"
     fields: FieldMap = FieldMap()
     # Longer texts go to quarantine with reason `too_large` (characters, after decoding).
     max_text_chars: int = Field(default=1_000_000, gt=0)
@@ -62,6 +66,13 @@ class InputConfig(_Model):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("source_by")
+    @classmethod
+    def _one_way_to_name(cls, value: str, info: Any) -> str:
+        if value == "file" and info.data.get("source") is not None:
+            raise ValueError("source_by: file names each document by its file; remove source (or source_by)")
+        return value
 
 
 class RunConfig(_Model):
@@ -77,6 +88,13 @@ class RunConfig(_Model):
     table_format: Literal["auto", "delta-spark", "delta-rs"] = "auto"
     # Write report.html at the end of the run.
     report: bool = True
+    # The run fails (non-zero exit, manifest status `failed`) when a larger share of its input records is
+    # quarantined (e.g. a CSV read as jsonl) ...
+    max_quarantine_fraction: float = Field(default=0.5, ge=0, le=1)
+    # ... or when a stage raises on a larger share of the documents it is given (`stage_error:*` reasons).
+    max_error_fraction: float = Field(default=0.01, ge=0, le=1)
+    # Write into an output directory that holds files thresher did not write (refused by default).
+    allow_other_files: bool = False
 
     @field_validator("run_id")
     @classmethod
@@ -137,7 +155,7 @@ def load_config(
     *,
     data: dict[str, Any] | None = None,
     sets: Sequence[str] = (),
-    input_path: str | None = None,
+    input_path: str | Sequence[str] | None = None,
     output: str | None = None,
     mode: str | None = None,
     run_id: str | None = None,
@@ -149,17 +167,14 @@ def load_config(
         if path is None:
             raise ConfigError("no config given")
         data = read_yaml(Path(path))
+    check_top_level_keys(data)
     raw = _deep_copy(data)
     for assignment in sets:
         key, value = _split_assignment(assignment, "--set")
-        _set_dotted(raw, key, yaml.safe_load(value) if value != "" else "")
+        check_set_target(raw, key)
+        _set_dotted(raw, key, _parse_set_value(key, value))
     if input_path is not None:
-        inputs = raw.get("input")
-        first = inputs[0] if isinstance(inputs, list) and inputs else inputs
-        base = dict(first) if isinstance(first, dict) else {}
-        # A --input path given on the command line is relative to the working directory.
-        base["path"] = str(Path(input_path).resolve()) if "://" not in input_path else input_path
-        raw["input"] = base
+        raw["input"] = command_line_inputs(raw.get("input"), input_path)
     run = raw.setdefault("run", {})
     if not isinstance(run, dict):
         raise ConfigError(f"run: expected a mapping, got {run!r}")
@@ -192,6 +207,9 @@ def _validate(
         errors.append(f"stages: expected a mapping of stage id -> parameters, got {type(stage_entries).__name__}")
         stage_entries = {}
     for stage_id, params in stage_entries.items():
+        if only_stages is not None and stage_id not in only_stages:
+            # Only the stages that run are validated: a model file another stage needs may not exist yet.
+            continue
         try:
             cls = stage_class(str(stage_id))
         except ConfigError as error:
@@ -296,6 +314,20 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _refuse_alias(loader: yaml.SafeLoader, parent: Any, index: Any) -> Any:
+    # A few bytes of nested aliases expand to gigabytes (a "billion laughs" file): configs repeat values instead.
+    if loader.check_event(yaml.AliasEvent):
+        mark = loader.peek_event().start_mark
+        raise ConfigError(
+            f"YAML alias at line {mark.line + 1} column {mark.column + 1}: aliases (*name) are not supported in "
+            "thresher configs; write the value out"
+        )
+    return yaml.SafeLoader.compose_node(loader, parent, index)
+
+
+_UniqueKeyLoader.compose_node = _refuse_alias  # type: ignore[assignment,method-assign]
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -311,6 +343,49 @@ def read_yaml(path: Path) -> dict[str, Any]:
 def parse_spark_conf(assignments: Sequence[str]) -> dict[str, str]:
     """`--spark-conf KEY=VALUE` options of commands that start Spark without a pipeline config."""
     return dict(_split_assignment(a, "--spark-conf") for a in assignments)
+
+
+def check_top_level_keys(data: dict[str, Any]) -> None:
+    """Unknown top-level keys are refused before anything under them is copied or expanded."""
+    unknown = [str(k) for k in data if k not in _RawPipeline.model_fields]
+    if unknown:
+        raise ConfigError(
+            f"unknown top-level key(s) {', '.join(unknown)}; allowed keys: {', '.join(_RawPipeline.model_fields)}"
+        )
+
+
+def check_set_target(raw: dict[str, Any], dotted: str) -> None:
+    """`--set stages.X.key=...` changes a stage of the config; it never adds one (that is a config edit)."""
+    parts = dotted.split(".")
+    if parts[0] != "stages" or len(parts) < 2:
+        return
+    stages = raw.get("stages") or {}
+    if isinstance(stages, dict) and parts[1] not in stages:
+        raise ConfigError(
+            f"--set {dotted}: stage {parts[1]!r} is not in the config (its stages: "
+            f"{', '.join(map(str, stages)) or 'none'}); add the stage to the config file to use it"
+        )
+
+
+def _parse_set_value(key: str, value: str) -> Any:
+    if value == "":
+        return ""
+    try:
+        return yaml.load(value, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {key}: not a valid YAML value: {error}") from None
+
+
+def command_line_inputs(configured: Any, paths: str | Sequence[str]) -> list[dict[str, Any]]:
+    """`--input` paths (repeatable): each becomes its own input, with the settings of the config's first input
+    and its own source name (a source given in the config would otherwise name several inputs as one)."""
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    first = configured[0] if isinstance(configured, list) and configured else configured
+    base = dict(first) if isinstance(first, dict) else {}
+    if len(paths) > 1:
+        base.pop("source", None)
+    # A path given on the command line is relative to the working directory.
+    return [{**base, "path": str(Path(p).resolve()) if "://" not in p else p} for p in paths]
 
 
 def _split_assignment(assignment: str, option: str) -> tuple[str, str]:

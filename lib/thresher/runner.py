@@ -34,12 +34,15 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from thresher.checkpoints import Checkpoints, Step, steps_of
 from thresher.conf import PipelineConfig
+from thresher.core.output_lock import OutputLock
+from thresher.core.output_safety import check_output_location
 from thresher.core.records import Manifest, SegmentRecord, StageReport, StageStats
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
 from thresher.io.layout import OutputLayout
+from thresher.limits import check_quarantine, check_stage_errors
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
 from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE
@@ -89,7 +92,14 @@ class _Computed:
 
 def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, until: str | None = None) -> RunResult:
     """Run `config`; with `until` (a stage id), stop after the segment that contains that stage."""
-    return Runner(config, spark).run(until)
+    if not config.run.output:
+        raise ConfigError("run.output: required (set it in the config or pass --output)")
+    # Refused before Spark starts: an unsafe output, or one another run is writing to.
+    check_output_location(
+        config.run.output, [p for item in config.inputs for p in item.path], config.run.allow_other_files
+    )
+    with OutputLock(config.run.output):
+        return Runner(config, spark).run(until)
 
 
 class Runner:
@@ -122,6 +132,7 @@ class Runner:
         try:
             ingested = self._ingest(steps[0], planned, manifest, reused)
             ran.append(steps[0].name)
+            check_quarantine(self.stats["ingest"], self.config.run.max_quarantine_fraction)
             checkpoint, passed = ingested, self.stats["ingest"].docs_out
             segment_input = documents(ingested)
             stage_index = 1
@@ -130,6 +141,8 @@ class Runner:
                     step, segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
                 )
                 ran.append(step.name)
+                for stage in segment.stages:
+                    check_stage_errors(self.stats[stage.id], self.config.run.max_error_fraction)
                 stage_index += len(segment.stages)
                 passed = self.stats[segment.last.id].docs_out
                 segment_input = self._passed_on(checkpoint, segment)

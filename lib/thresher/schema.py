@@ -15,6 +15,9 @@ from pyspark.sql.types import (
 
 DOC_ID = "doc_id"
 TEXT = "text"
+# Annotate mode keeps the input's text in `text`; what the text rewrites (line removal, refinement, PII) made of
+# it, the text a filter run would carry on, is this column (present once a rewriting stage ran).
+REWRITTEN_TEXT = "rewritten_text"
 URL = "url"
 SOURCE = "source"
 META = "meta"

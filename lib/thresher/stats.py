@@ -32,7 +32,7 @@ from thresher.core.words import words_column
 from thresher.errors import InvariantError
 from thresher.io.ingest import QUARANTINE
 from thresher.plan import Segment
-from thresher.schema import KEEP, REASON, REWRITE_FIELDS, TEXT
+from thresher.schema import KEEP, REASON, REWRITE_FIELDS, REWRITTEN_TEXT, TEXT
 from thresher.signal_bins import Bins, choose_bins
 from thresher.stages.base import GlobalStage, Mode, Stage
 
@@ -140,10 +140,12 @@ def segment_stats(
     # Spark does not share a repeated expression between aggregates: the stored text is measured, and each
     # signal read and checked for finiteness, once here (which also keeps the generated code small enough
     # to compile).
+    # Annotate mode keeps the original text; the stages measured the rewritten one.
+    final_text = F.col(REWRITTEN_TEXT if REWRITTEN_TEXT in checkpoint.columns else TEXT)
     measured = checkpoint.select(
         "*",
-        F.length(TEXT).cast("long").alias(_FINAL_CHARS),
-        words_column(F.col(TEXT)).alias(_FINAL_WORDS),
+        F.length(final_text).cast("long").alias(_FINAL_CHARS),
+        words_column(final_text).alias(_FINAL_WORDS),
         *[column for i, signal in enumerate(numeric) for column in _signal_values(signal, f"n{i}")],
     )
     counts = measured.agg(*aggregates).first().asDict()

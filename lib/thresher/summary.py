@@ -8,23 +8,34 @@ from thresher.io import fs
 from thresher.layout import OutputLayout
 from thresher.runner import RunResult
 
+# Reasons listed per stage; more are summarised as "+N more" (the report and stats/ have them all).
+TOP_REASONS = 6
+
 
 def print_summary(result: RunResult, out: TextIO) -> None:
     layout = OutputLayout(result.output)
     print(f"\nrun {result.run_id}", file=out)
-    header = f"{'stage':<22}{'docs in':>10}{'out':>10}{'removed':>10}{'flagged':>10}{'chars kept':>12}{'docs/s':>10}"
+    mode = result.stats[0]["mode"] if result.stats else "filter"
+    # Filter mode removes what a stage decides against; annotate mode only flags it (removes nothing).
+    decided = "removed" if mode == "filter" else "flagged"
+    header = f"{'stage':<22}{'docs in':>10}{'out':>10}{decided:>10}{'chars kept':>12}{'docs/s':>10}"
     print(header, file=out)
     print("-" * len(header), file=out)
+    throughput = segment_throughput(result.stats)
     for row in result.stats:
         chars_kept = row["chars_out"] / row["chars_in"] if row["chars_in"] else 1.0
+        count = row["docs_excluded"] if mode == "filter" else row["docs_flagged"]
+        speed = throughput.get((row["segment"], row["stage"]))
         print(
-            f"{row['stage']:<22}{row['docs_in']:>10}{row['docs_out']:>10}{row['docs_excluded']:>10}"
-            f"{row['docs_flagged']:>10}{chars_kept:>11.1%}{row['docs_per_second'] or 0:>10.0f}",
+            f"{row['stage']:<22}{row['docs_in']:>10}{row['docs_out']:>10}{count:>10}{chars_kept:>11.1%}"
+            f"{f'{speed:.0f}' if speed is not None else '':>10}",
             file=out,
         )
-        top = sorted(row["reason_counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
-        if top:
-            print(f"{'':<22}reasons: " + ", ".join(f"{k} {v}" for k, v in top), file=out)
+        reasons = format_reasons(row["reason_counts"])
+        if reasons:
+            print(f"{'':<22}reasons: {reasons}", file=out)
+    if any(len(stages) > 1 for stages in _stages_by_segment(result.stats).values()):
+        print("docs/s: per pass over the data (stages fused in one pass share it)", file=out)
     if result.stopped_after:
         print(
             f"\nstopped after {result.stopped_after} (--until); run without --until to finish the pipeline and "
@@ -50,3 +61,31 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     print(f"  {'manifest':<11}{layout.manifest}", file=out)
     if fs.exists(layout.report):
         print(f"  {'report':<11}{layout.report}", file=out)
+
+
+def format_reasons(counts: dict[str, int], top: int = TOP_REASONS) -> str:
+    """Every reason with its count, most frequent first; past `top`, the rest as '+N more (M docs)'."""
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{k} {v}" for k, v in ordered[:top])
+    rest = ordered[top:]
+    if rest:
+        text += f", +{len(rest)} more ({sum(v for _, v in rest)} docs)"
+    return text
+
+
+def segment_throughput(rows: list[dict]) -> dict[tuple[str, str], float]:
+    """Documents per second of each pass (segment), keyed by (segment, its first stage): a fused stage's own
+    share of the wall time is an estimate, its docs/s would not mean anything."""
+    out = {}
+    for segment, stages in _stages_by_segment(rows).items():
+        wall = sum(r["wall_seconds"] or 0.0 for r in stages)
+        if wall > 0:
+            out[(segment, stages[0]["stage"])] = stages[0]["docs_in"] / wall
+    return out
+
+
+def _stages_by_segment(rows: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["segment"], []).append(row)
+    return grouped

@@ -74,3 +74,18 @@ def test_explain_errors(files: tuple[Path, Path], tmp_path: Path, capsys) -> Non
     assert main(["explain", str(config), str(empty)]) == 2
     assert "no documents to explain" in capsys.readouterr().err
     assert main(["explain", str(config), str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_explain_skips_a_lone_surrogate_and_refuses_a_plain_directory(files, tmp_path: Path, capsys) -> None:
+    config, _ = files
+    docs = tmp_path / "surrogate.jsonl"
+    docs.write_text(
+        '{"key": "bad", "body": "half a pair \\ud800 here"}\n' + json.dumps({"key": "good", "body": PROSE})
+    )
+    assert main(["explain", str(config), str(docs)]) == 0
+    out, err = capsys.readouterr()
+    assert "line 1: text holds a lone surrogate" in err and "[1/1] good" in out
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert main(["explain", str(config), str(folder)]) == 2
+    assert "is a directory but not a finished thresher run" in capsys.readouterr().err

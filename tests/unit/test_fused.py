@@ -93,3 +93,19 @@ def test_output_keeps_input_columns_and_replaces_text():
     out = FusedPass([Normalize()], "filter").run_batch(batch)
     assert out.schema.names == ["doc_id", "text", "url", "normalize"]
     assert out.column("text").to_pylist() == ["a"]
+
+
+def test_annotate_mode_keeps_the_original_text_beside_the_rewritten_one() -> None:
+    # Issue 12, item 6: c4_quality / refine / pii rewrote `text` in annotate mode, losing the original.
+    from thresher.stages.quality.pii import Pii, PiiParams
+
+    docs = [{"text": "Write to a@b.example today."}, {"text": "Nothing to redact here."}]
+    pii = Pii(PiiParams(redact=["email"], email_placeholder="[email]"))
+    annotated = run_row_stages([pii], docs, mode="annotate")
+    filtered = run_row_stages([pii], docs, mode="filter")
+    assert [r["text"] for r in annotated] == [d["text"] for d in docs]
+    assert [r["rewritten_text"] for r in annotated] == [r["text"] for r in filtered]
+    assert annotated[0]["rewritten_text"] == "Write to [email] today."
+    # A later pass goes on from the rewritten text, as a filter run would.
+    again = run_row_stages([Pii(PiiParams(redact=["email"]))], annotated, mode="annotate")
+    assert again[0]["text"] == docs[0]["text"] and again[0]["rewritten_text"] == "Write to [email] today."

@@ -23,7 +23,9 @@ GERMAN = "Der Ausschuss veröffentlicht seinen Bericht über die neue Brücke n�
 
 
 def results(stage: RowStage, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**row[stage.id], "text": row["text"]} for row in run_row_stages([stage], docs, mode="annotate")]
+    # Annotate mode keeps the input's text; a rewriting stage's output is `rewritten_text`.
+    rows = run_row_stages([stage], docs, mode="annotate")
+    return [{**row[stage.id], "text": row.get("rewritten_text", row["text"])} for row in rows]
 
 
 # -- language ---------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ GOOD_LINES = "\n".join(
 
 def run(stage: RowStage, text: str, **columns: Any) -> dict[str, Any]:
     row = run_row_stages([stage], [{"doc_id": "d", "text": text, **columns}], mode="annotate")[0]
-    return {**row[stage.id], "text": row["text"]}
+    # Annotate mode keeps the input's text; a rewriting stage's output is `rewritten_text`.
+    return {**row[stage.id], "text": row.get("rewritten_text", row["text"])}
 
 
 # -- Gopher quality ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from thresher.conf import PipelineConfig, load_config
 from thresher.errors import ConfigError
+from thresher.schema import REWRITTEN_TEXT
 from thresher.stages.base import RowStage, Stage
 from thresher.stages.fused import run_row_stages
 
@@ -69,6 +70,8 @@ def read_documents(
     path: Path, config: PipelineConfig, limit: int, ids: set[str]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Documents of a JSONL file as {doc_id, text, url}, mapped with the config's first input's field map."""
+    if path.is_dir():
+        return _run_documents(path, limit, ids), []
     fields = config.inputs[0].fields
     docs: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -89,15 +92,54 @@ def read_documents(
             if not isinstance(text, str) or not text.strip():
                 problems.append(f"line {number}: no text in field {fields.text!r}; skipped")
                 continue
+            if not _is_unicode(text):
+                # The pipeline quarantines such a record (invalid_unicode); printing it would fail.
+                problems.append(f"line {number}: text holds a lone surrogate (not Unicode); skipped")
+                continue
             doc_id = _field(record, fields.id) if fields.id else None
-            doc_id = str(doc_id) if doc_id is not None else f"line-{number}"
+            doc_id = _printable(str(doc_id)) if doc_id is not None else f"line-{number}"
             if ids and doc_id not in ids:
                 continue
             url = _field(record, fields.url) if fields.url else None
-            docs.append({"doc_id": doc_id, "text": text, "url": url if isinstance(url, str) else None})
+            docs.append({"doc_id": doc_id, "text": text, "url": _printable(url) if isinstance(url, str) else None})
             if limit and len(docs) >= limit:
                 break
     return docs, problems
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    return text if _is_unicode(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _run_documents(path: Path, limit: int, ids: set[str]) -> list[dict[str, Any]]:
+    """The kept/ documents of a thresher run's output directory (read with delta-rs and pyarrow, no Spark)."""
+    kept = path / "kept"
+    if not (path / "manifest.json").is_file() or not (kept / "_delta_log").is_dir():
+        raise ConfigError(
+            f"{path} is a directory but not a finished thresher run (no manifest.json and kept/ table); give a "
+            "JSONL file or a run's output directory"
+        )
+    import pyarrow.dataset as pads
+    from deltalake import DeltaTable
+
+    dataset = pads.dataset(DeltaTable(str(kept)).file_uris(), format="parquet")
+    docs: list[dict[str, Any]] = []
+    for batch in dataset.to_batches(columns=["doc_id", "text", "url"]):
+        for row in batch.to_pylist():
+            if ids and row["doc_id"] not in ids:
+                continue
+            docs.append(row)
+            if limit and len(docs) >= limit:
+                return docs
+    return docs
 
 
 def _row_runs(stages: list[Stage]) -> Iterator[list[RowStage]]:
@@ -137,7 +179,8 @@ def as_json(doc: dict[str, Any], row: dict[str, Any], stages: list[Stage]) -> di
         "decision": "keep" if dropped is None else "drop",
         "dropped_by": None if dropped is None else {"stage": dropped[0], "reason": dropped[1]},
         "stages": {s.id: row.get(s.id) if isinstance(s, RowStage) else {"note": GLOBAL_NOTE} for s in stages},
-        "text": row.get("text"),
+        # The text as the rewrites left it (the input's text when no stage rewrites).
+        "text": row.get(REWRITTEN_TEXT) or row.get("text"),
     }
 
 

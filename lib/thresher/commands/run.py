@@ -17,7 +17,13 @@ from thresher.summary import print_summary
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="run a pipeline config", description="Run a pipeline config.")
     run.add_argument("config", help="pipeline YAML (see conf/)")
-    run.add_argument("--input", help="input path or glob (replaces the config's input paths)")
+    run.add_argument(
+        "--input",
+        action="append",
+        metavar="PATH",
+        help="input path or glob (replaces the config's inputs; repeatable: each --input is its own input with "
+        "its own source name)",
+    )
     run.add_argument("--output", help="output directory (replaces run.output)")
     run.add_argument(
         "--until",
@@ -55,13 +61,19 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="Spark setting for this run (repeatable)",
     )
+    parser.add_argument(
+        "--allow-other-files",
+        action="store_true",
+        help="write into an output directory that holds files thresher did not write (refused otherwise)",
+    )
 
 
 def load_run_config(args: argparse.Namespace, path: str, **overrides: Any) -> PipelineConfig:
     """The config at `path` with the run options of `args` applied (plus `overrides` for load_config)."""
+    sets = [*args.set, "run.allow_other_files=true"] if args.allow_other_files else args.set
     return load_config(
         path,
-        sets=args.set,
+        sets=sets,
         output=args.output,
         mode=args.mode,
         run_id=args.run_id,
@@ -88,6 +100,12 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def execute(config: PipelineConfig, progress: bool, until: str | None = None) -> int:
+    from thresher.preflight import check_java, check_local_inputs, check_output_writable
+
+    check_local_inputs([p for item in config.inputs for p in item.path])
+    if config.run.output:
+        check_output_writable(config.run.output)
+    check_java()
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline

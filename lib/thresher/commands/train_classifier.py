@@ -102,6 +102,12 @@ def _train(args: argparse.Namespace) -> int:
     if malformed:
         raise ConfigError(f"--spark-conf {malformed[0]!r}: expected key=value")
     spark_conf = dict(item.split("=", 1) for item in args.spark_conf)
+    from thresher.preflight import check_java, require_modules
+
+    # Checked before Spark starts: without them training fails after the Spark work is done.
+    modules = ["sklearn"] + (["torch", "sentence_transformers"] if args.kind == "embedding" else [])
+    require_modules(modules, f"train-classifier --kind {args.kind}")
+    check_java()
     from thresher.models.train import train_classifier
     from thresher.spark import get_spark
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pyarrow as pa
 import zstandard
@@ -34,11 +35,12 @@ from thresher.arrow_types import arrow_schema
 from thresher.errors import InputError
 from thresher.io import fs
 from thresher.io.delta import DeltaStore
-from thresher.io.inputs import PlannedInput
+from thresher.io.inputs import PlannedInput, file_source
 from thresher.io.jsonl import (
     BLANK_TEXT,
     DUPLICATE_ID,
     EMPTY_TEXT,
+    INVALID_UTF8,
     NULL_TEXT,
     RAW_KEEP_CHARS,
     TOO_LARGE,
@@ -49,7 +51,20 @@ from thresher.io.jsonl import (
     parse_record,
 )
 from thresher.io.layout import OutputLayout
-from thresher.schema import DOC_ID, DOCUMENT_SCHEMA, META, ORIGIN, ORIGIN_TYPE, SOURCE, TEXT, URL
+from thresher.schema import (
+    DOC_ID,
+    DOCUMENT_SCHEMA,
+    META,
+    ORIGIN,
+    ORIGIN_TYPE,
+    REWRITTEN_TEXT,
+    SOURCE,
+    TEXT,
+    URL,
+)
+
+# The text of an annotate run's documents as it came in, when a later run (select) goes on with the rewritten one.
+ORIGINAL_TEXT = "original_text"
 
 QUARANTINE = "quarantine"
 QUARANTINE_TYPE = StructType(
@@ -208,9 +223,10 @@ def quarantined(ingested: DataFrame) -> DataFrame:
 class _JsonlReader:
     """Reads whole files on an executor; picklable (holds only options)."""
 
-    def __init__(self, options: ParseOptions, dup_policy: str) -> None:
+    def __init__(self, options: ParseOptions, dup_policy: str, source_by_file: bool = False) -> None:
         self.options = options
         self.dup_policy = dup_policy
+        self.source_by_file = source_by_file
         self.schema = arrow_schema(RECORD_SCHEMA)
         self.max_line_bytes = options.max_text_chars * 4 + 65_536
 
@@ -229,18 +245,19 @@ class _JsonlReader:
 
     def _read_file(self, path: str) -> Iterator[dict]:
         line_no, offset = 0, 0
+        options = replace(self.options, source=file_source(path)) if self.source_by_file else self.options
         try:
             filesystem, name = fs.filesystem(path)
             with filesystem.open_input_stream(name, compression=None) as raw_stream:
                 stream = open_decompressed(raw_stream, path)
                 for line_no, line_offset, line, length in iter_lines(stream, self.max_line_bytes):
-                    yield parse_record(line, length, path, line_no, line_offset, self.options)
+                    yield parse_record(line, length, path, line_no, line_offset, options)
                     offset = line_offset + length + 1
         except (OSError, EOFError, ValueError, zstandard.ZstdError) as error:
             # Truncated or corrupt compressed file: the records read so far stand, the rest is one
             # quarantine row naming the error.
             yield {
-                "source": self.options.source,
+                "source": options.source,
                 "origin": {"file": path, "line": line_no + 1, "offset": offset},
                 "q_reason": UNREADABLE_FILE,
                 "q_error": f"{type(error).__name__}: {error}"[:1000],
@@ -251,7 +268,8 @@ def _jsonl_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
     paths = [(f.path,) for f in item.files]
     files = spark.createDataFrame(spark.sparkContext.parallelize(paths, max(1, len(paths))), "path string")
     options = ParseOptions(item.source, item.config.fields, item.config.max_text_chars)
-    return files.mapInArrow(_JsonlReader(options, item.config.duplicate_ids), RECORD_SCHEMA)
+    reader = _JsonlReader(options, item.config.duplicate_ids, item.config.source_by == "file")
+    return files.mapInArrow(reader, RECORD_SCHEMA)
 
 
 # -- earlier runs ---------------------------------------------------------------------------------------------
@@ -266,6 +284,13 @@ def _run_records(item: PlannedInput, store: DeltaStore) -> DataFrame:
     missing = [c for c in DOCUMENT_SCHEMA.fieldNames() if c not in frame.columns]
     if missing:
         raise InputError(f"input {item.config.path}: kept/ lacks the document column(s) {missing}")
+    if REWRITTEN_TEXT in frame.columns:
+        # An annotate run: its documents go on with the text its rewrites made (what its filter run would carry),
+        # the input's text beside it as ORIGINAL_TEXT.
+        frame = frame.withColumn(ORIGINAL_TEXT, F.col(TEXT)).withColumn(
+            TEXT, F.coalesce(F.col(REWRITTEN_TEXT), F.col(TEXT))
+        )
+        frame = frame.drop(REWRITTEN_TEXT)
     extra = _extra_columns(frame, DOCUMENT_SCHEMA.fieldNames())
     clashing = sorted(set(extra) & {*RECORD_SCHEMA.fieldNames(), QUARANTINE})
     if clashing:
@@ -297,20 +322,26 @@ def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -
             "*", F.col("_metadata.file_path").alias("_file"), F.col("_metadata.row_index").alias("_row")
         )
     else:
-        frames = [store.read(f.path, with_file_metadata=True) for f in item.files]
+        frames = [
+            store.read(f.path, with_file_metadata=True).withColumn("_source", F.lit(file_source(f.path)))
+            for f in item.files
+        ]
         frame = frames[0]
         for other in frames[1:]:
             frame = frame.unionByName(other)
     fields = config.fields
-    original = [c for c in frame.columns if c not in ("_file", "_row")]
+    original = [c for c in frame.columns if c not in ("_file", "_row", "_source")]
     text_type = _field_type(frame.schema, fields.text)
     if text_type is None:
         raise InputError(f"input {config.path}: no column {fields.text!r} (input.fields.text); columns: {original}")
     if not isinstance(text_type, StringType):
         raise InputError(f"input {config.path}: column {fields.text!r} is {text_type.simpleString()}, not string")
     text = F.col(fields.text)
+    # Parquet strings are not checked for UTF-8 on read: invalid bytes are quarantined here as in JSONL, not
+    # left to fail the first stage that converts them to Python.
     q_reason = (
         F.when(text.isNull(), F.lit(NULL_TEXT))
+        .when(~F.is_valid_utf8(text), F.lit(INVALID_UTF8))
         .when(text == "", F.lit(EMPTY_TEXT))
         .when(text.rlike(r"^(?U)\s*$"), F.lit(BLANK_TEXT))
         .when(F.length(text) > config.max_text_chars, F.lit(TOO_LARGE))
@@ -320,12 +351,12 @@ def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -
     mapped = {p.split(".", 1)[0] for p in (fields.id, fields.text, fields.url) if p and "." not in p}
     meta_names = fields.meta if fields.meta is not None else [c for c in original if c not in mapped]
     meta = _meta_map(frame.schema, meta_names)
-    raw_json = F.to_json(F.struct(*original))
+    raw_json = F.make_valid_utf8(F.to_json(F.struct(*original)))
     return frame.select(
         F.when(input_id.isNotNull() & (input_id != ""), input_id).alias("input_id"),
         text.alias(TEXT),
         url.alias(URL),
-        F.lit(item.source).alias(SOURCE),
+        _table_source(item).alias(SOURCE),
         meta.alias(META),
         F.struct(
             F.col("_file").alias("file"), F.lit(None).cast("long").alias("line"), F.col("_row").alias("offset")
@@ -336,6 +367,15 @@ def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -
         F.when(q_reason.isNotNull(), F.substring(raw_json, 1, RAW_KEEP_CHARS)).alias("q_raw"),
         F.lit(config.duplicate_ids).alias("dup_policy"),
     )
+
+
+def _table_source(item: PlannedInput) -> Column:
+    if item.config.source_by != "file":
+        return F.lit(item.source)
+    # The name of each row's Parquet file, as file_source names a path (Delta tables: `_source`, set per table).
+    if item.format == "delta":
+        return F.col("_source")
+    return F.regexp_extract(F.col("_file"), r"([^/]+?)((\.(jsonl|json|ndjson|parquet|gz|zst|zstd))*)$", 1)
 
 
 def _field_type(schema: StructType, dotted: str) -> DataType | None:
@@ -355,7 +395,8 @@ def _optional_column(schema: StructType, dotted: str | None) -> Column:
 
 def _as_string(column: Column, kind: DataType | None) -> Column:
     if isinstance(kind, StringType):
-        return column
+        # Ids, URLs and meta values with invalid UTF-8 bytes keep their valid part (U+FFFD for the rest).
+        return F.make_valid_utf8(column)
     if isinstance(kind, StructType | MapType) or (kind is not None and kind.typeName() == "array"):
         return F.to_json(column)
     return column.cast("string")

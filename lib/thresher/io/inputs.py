@@ -25,7 +25,8 @@ from thresher.io.spec import InputSpec
 Format = Literal["jsonl", "parquet", "delta", "run"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
-_GLOB_CHARS = re.compile(r"[*?\[]")
+_GLOB_CHARS = re.compile(r"[*?\[{]")
+_BRACES = re.compile(r"\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,26 @@ def _plan_one(spark: SparkSession, config: InputSpec) -> PlannedInput:
         chosen = [f for f in files if _matches(f.path, fmt)]
         if not chosen:
             raise InputError(f"input {config.path}: no {fmt} files among {len(files)} file(s)")
-    source = config.source or _default_source(config.path[0])
-    return PlannedInput(config, fmt, source, tuple(sorted(chosen, key=lambda f: f.path)))
+    chosen = sorted(chosen, key=lambda f: f.path)
+    return PlannedInput(config, fmt, _input_source(config, chosen), tuple(chosen))
+
+
+def _input_source(config: InputSpec, files: list[InputFile]) -> str:
+    """The input's name: its `source`, else the names of its paths joined by '+' (never the first path's alone:
+    a mixture by source must see every path); with `source_by: file`, a description of the per-file names."""
+    if config.source_by == "file":
+        names = list(dict.fromkeys(file_source(f.path) for f in files))
+        more = f" +{len(names) - 5} more" if len(names) > 5 else ""
+        return f"per file: {', '.join(names[:5])}{more}"
+    if config.source:
+        return config.source
+    names = list(dict.fromkeys(_default_source(p) for p in config.path))
+    return "+".join(names[:5]) + (f"+{len(names) - 5} more" if len(names) > 5 else "")
+
+
+def file_source(path: str) -> str:
+    """The source name of one file (`source_by: file`): its name without format and compression suffixes."""
+    return _default_source(path)
 
 
 def _run_output(path: str) -> InputFile:
@@ -160,7 +179,8 @@ def _expand(spark: SparkSession, pattern: str) -> list[str]:
     if fs.is_local(pattern):
         local = os.path.abspath(fs.local_path(pattern))
         if _GLOB_CHARS.search(local):
-            matches = sorted(glob.glob(local, recursive=True))
+            # Python's glob has no {a,b} alternatives (Hadoop's has): expand them first.
+            matches = sorted({m for p in expand_braces(local) for m in glob.glob(p, recursive=True)})
             if not matches:
                 raise InputError(f"input {pattern}: the glob matches nothing")
             return matches
@@ -168,6 +188,15 @@ def _expand(spark: SparkSession, pattern: str) -> list[str]:
             raise InputError(f"input {pattern}: no such file or directory")
         return [local]
     return _expand_hadoop(spark, pattern)
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """`data/{a,b}.jsonl` -> [`data/a.jsonl`, `data/b.jsonl`] (nested and repeated braces too)."""
+    match = _BRACES.search(pattern)
+    if match is None:
+        return [pattern]
+    head, tail = pattern[: match.start()], pattern[match.end() :]
+    return [expanded for choice in match.group(1).split(",") for expanded in expand_braces(head + choice + tail)]
 
 
 def _files_under(spark: SparkSession, path: str) -> list[InputFile]:

@@ -7,6 +7,7 @@ what is wrong with it. Nothing is dropped silently.
 from __future__ import annotations
 
 import io
+import json
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -152,6 +153,9 @@ def parse_record(
         decoded = line.decode("utf-8")
     except UnicodeDecodeError as error:
         return quarantine(INVALID_UTF8, f"byte {error.start}: {error.reason}")
+    # A byte-order mark opens a file written by some Windows tools, and every part of files concatenated from
+    # them: it is not part of the record.
+    decoded = decoded.removeprefix("\ufeff")
     try:
         record = orjson.loads(decoded)
     except orjson.JSONDecodeError as error:
@@ -177,6 +181,9 @@ def parse_record(
     input_id = None
     if fields.id is not None:
         _, raw_id = _lookup(record, fields.id)
+        if isinstance(raw_id, float):
+            # orjson reads integers past 64 bits as floats; the standard parser keeps every digit.
+            _, raw_id = _lookup(json.loads(decoded), fields.id)
         if isinstance(raw_id, bool) or not isinstance(raw_id, str | int | type(None)):
             return quarantine(INVALID_ID, f"{fields.id!r} is a JSON {type(raw_id).__name__}")
         input_id = str(raw_id) if raw_id not in (None, "") else None

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 InputFormat = Literal["auto", "jsonl", "parquet", "delta", "run"]
 DuplicateIds = Literal["rename", "quarantine"]
+SourceBy = Literal["input", "file"]
 
 
 class FieldSpec(Protocol):
@@ -37,6 +38,8 @@ class InputSpec(Protocol):
     def format(self) -> InputFormat: ...
     @property
     def source(self) -> str | None: ...
+    @property
+    def source_by(self) -> SourceBy: ...
     @property
     def fields(self) -> FieldSpec: ...
     @property
@@ -64,6 +67,7 @@ class CorpusSpec(BaseModel):
     path: list[str] = Field(min_length=1)
     format: InputFormat = "auto"
     source: str | None = None
+    source_by: SourceBy = "input"
     fields: CorpusFields = CorpusFields()
     max_text_chars: int = Field(default=1_000_000, gt=0)
     duplicate_ids: DuplicateIds = "rename"

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from thresher.arrow_types import arrow_type
-from thresher.schema import TEXT
+from thresher.schema import REWRITTEN_TEXT, TEXT
 from thresher.stages.base import Mode, RowStage, StageResult
 
 T = TypeVar("T")
@@ -78,7 +78,9 @@ class _PassState:
     def __init__(self, batch: pa.RecordBatch) -> None:
         self.batch = batch
         self.size = batch.num_rows
-        self.texts: list[str] = batch.column(TEXT).to_pylist()
+        # Stages work on the text as earlier rewrites left it (annotate mode keeps it beside the original).
+        working = REWRITTEN_TEXT if REWRITTEN_TEXT in batch.schema.names else TEXT
+        self.texts: list[str] = batch.column(working).to_pylist()
         self.cache: dict[str, list[Any]] = {}
         self._columns: dict[str, list[Any]] = {}
         # Results of the stages that ran so far in this pass, converted to Python only when a stage asks.
@@ -132,7 +134,13 @@ class FusedPass:
     def output_schema(self, input_schema: StructType) -> StructType:
         ids = {s.id for s in self.stages}
         fields = [f for f in input_schema.fields if f.name not in ids]
+        if self._adds_rewritten_text(input_schema.fieldNames()):
+            fields.append(StructField(REWRITTEN_TEXT, StringType(), True))
         return StructType([*fields, *(StructField(s.id, s.result_type(), True) for s in self.stages)])
+
+    def _adds_rewritten_text(self, names: Sequence[str]) -> bool:
+        """Annotate mode keeps `text` as it came in; rewrites go to REWRITTEN_TEXT (see thresher.schema)."""
+        return self.mode == "annotate" and REWRITTEN_TEXT not in names and any(s.rewrites_text for s in self.stages)
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         self._setup()
@@ -162,12 +170,17 @@ class FusedPass:
             seconds[stage.id] = time.perf_counter() - started
         if self.timer is not None:
             self.timer.add(seconds)
+        # Filter mode carries the rewritten text on in `text`; annotate mode keeps the original there.
+        working = TEXT if self.mode == "filter" else REWRITTEN_TEXT
         columns, names = [], []
         for name in batch.schema.names:
             if name in results:
                 continue
             names.append(name)
-            columns.append(pa.array(state.texts, pa.string()) if name == TEXT else batch.column(name))
+            columns.append(pa.array(state.texts, pa.string()) if name == working else batch.column(name))
+        if self._adds_rewritten_text(batch.schema.names):
+            names.append(REWRITTEN_TEXT)
+            columns.append(pa.array(state.texts, pa.string()))
         names.extend(results)
         columns.extend(results.values())
         return pa.RecordBatch.from_arrays(columns, names=names)

@@ -5,7 +5,7 @@ paragraphs. A null or zero threshold turns its rule off."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -19,6 +19,8 @@ from thresher.text.chars import HAS_ALPHA, NOT_SYMBOL
 from thresher.text.repetition import duplicate_elements, ngram_repetition
 from thresher.text.words import WordSplitter
 
+# A share of a document's characters: values outside [0, 1] would drop every document or disable the rule.
+Fraction = Annotated[float, Field(ge=0, le=1)]
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAKS = re.compile(r"\n+")
 
@@ -29,9 +31,9 @@ class GopherRepetitionParams(PerLanguageParams):
     dup_line_char_frac: float | None = Field(default=0.2, ge=0)
     dup_para_char_frac: float | None = Field(default=0.2, ge=0)
     # n -> largest fraction of characters covered by the most frequent n-gram.
-    top_n_grams: dict[int, float] = Field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
+    top_n_grams: dict[int, Fraction] = Field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
     # n -> largest fraction of characters in n-grams that repeat an earlier one.
-    dup_n_grams: dict[int, float] = Field(
+    dup_n_grams: dict[int, Fraction] = Field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pyspark.sql.types import DoubleType, StringType, StructField
@@ -47,7 +48,7 @@ class LanguageParams(StageParams):
     languages: list[str] = Field(default_factory=list)
     # Smallest score of the top language for a document to be kept; per-language values override it.
     threshold: float = Field(default=0.65, ge=0, le=1)
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
 
     @field_validator("model_path")
     @classmethod

@@ -83,6 +83,13 @@ class Budget(GlobalStage):
         if len(groups) > _MAX_GROUPS:
             raise ThresherError(f"stage {self.id}: mixture_by {p.mixture_by!r} has more than {_MAX_GROUPS} values")
         names = [r[GROUP] for r in groups]
+        unknown = sorted(set(p.mixture) - set(names))
+        if unknown:
+            # A weight for a value that does not occur would silently give its share to the others.
+            raise ThresherError(
+                f"stages.{self.id}.mixture: {', '.join(map(repr, unknown))} match no value of {p.mixture_by}; "
+                f"its values are: {', '.join(map(repr, names[:50]))}{' ...' if len(names) > 50 else ''}"
+            )
         capacity = np.array([r["total"] for r in groups], dtype=np.float64)
         weights = np.array([self._weight(name) for name in names], dtype=np.float64)
         quotas = water_fill(capacity, weights, p.budget, integer=True) if names else np.zeros(0, dtype=np.int64)

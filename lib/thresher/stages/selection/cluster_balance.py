@@ -10,7 +10,7 @@ Documents not chosen are `not_sampled`; documents without a vector are `no_embed
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -34,7 +34,7 @@ NO_EMBEDDING = "no_embedding"
 class ClusterBalanceParams(StageParams):
     vector_column: str = "embed.vector"
     # Clusters per level, leaves first: [10000, 500, 50] is three levels.
-    levels: list[int] = Field(default=[1000, 100, 10], min_length=1)
+    levels: list[Annotated[int, Field(gt=0)]] = Field(default=[1000, 100, 10], min_length=1)
     # Documents to keep: a count, or a fraction of the documents with a vector.
     target_count: int | None = Field(default=None, ge=0)
     target_fraction: float | None = Field(default=None, gt=0, le=1)

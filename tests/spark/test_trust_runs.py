@@ -1,0 +1,151 @@
+"""Issue 12 (trust) on the shared Spark session: runs that would be wrong without a word now fail loudly, and
+sources name where documents came from. Each test reproduces a command or config from the issue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from pyspark.sql.types import StructField
+
+from thresher.conf import PipelineConfig, StageSpec, load_config
+from thresher.core.output_lock import OutputLock, OutputLockedError
+from thresher.errors import ConfigError, ThresherError
+from thresher.io.delta import DeltaStore
+from thresher.limits import RunLimitError
+from thresher.runner import run_pipeline
+from thresher.stages.base import RowStage, StageResult
+from thresher.stages.fused import DocBatch
+
+pytestmark = pytest.mark.spark
+
+TEXT = "The committee met on Tuesday to discuss the new timetable for the river ferries and the bridge."
+
+
+def _jsonl(path: Path, n: int, prefix: str) -> Path:
+    path.write_bytes(b"".join(orjson.dumps({"id": f"{prefix}-{i}", "text": f"{TEXT} {i}"}) + b"\n" for i in range(n)))
+    return path
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_a_csv_read_as_jsonl_fails_the_run(spark, tmp_path):
+    (tmp_path / "data.csv").write_text("id,text\n1,hello world\n2,another row\n3,third\n")
+    out = tmp_path / "out"
+    config = load_config(
+        data={"run": {"output": str(out)}, "input": {"path": str(tmp_path / "data.csv"), "format": "jsonl"}}
+    )
+    with pytest.raises(RunLimitError, match=r"4 of 4 input records \(100.0%\) were quarantined \(invalid_json 4\)"):
+        run_pipeline(config, spark)
+    manifest = _manifest(out)
+    assert manifest["status"] == "failed" and manifest["error"].startswith("RunLimitError: 4 of 4 input records")
+    assert "\n" not in manifest["error"]
+    assert not (out / "kept").exists()
+
+
+class _Broken(RowStage):
+    """A stage with a bug: it raises on every document."""
+
+    id = "broken"
+
+    def signal_fields(self) -> list[StructField]:
+        return []
+
+    def process(self, batch: DocBatch) -> StageResult:
+        raise KeyError("missing field")
+
+
+def test_a_stage_that_raises_on_its_documents_fails_the_run(spark, tmp_path):
+    _jsonl(tmp_path / "a.jsonl", 5, "a")
+    out = tmp_path / "out"
+    loaded = load_config(data={"run": {"output": str(out)}, "input": {"path": str(tmp_path / "a.jsonl")}})
+    config = PipelineConfig(
+        loaded.run, loaded.inputs, loaded.spark, (StageSpec("broken", _Broken()),), loaded.resolved
+    )
+    with pytest.raises(
+        RunLimitError, match=r"stage broken raised on 5 of 5 documents \(100.0%: stage_error:KeyError 5"
+    ):
+        run_pipeline(config, spark)
+    assert _manifest(out)["status"] == "failed"
+
+
+def test_two_paths_of_one_input_are_not_named_by_the_first(spark, tmp_path):
+    _jsonl(tmp_path / "a.jsonl", 3, "a")
+    _jsonl(tmp_path / "b.jsonl", 2, "b")
+    paths = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
+    out = tmp_path / "out"
+    config = load_config(data={"run": {"output": str(out)}, "input": {"path": paths, "source_by": "file"}})
+    run_pipeline(config, spark)
+    kept = DeltaStore(spark, "delta-rs").read(str(out / "kept"))
+    assert sorted(
+        (r.source, r.n) for r in kept.groupBy("source").count().withColumnRenamed("count", "n").collect()
+    ) == [
+        ("a", 3),
+        ("b", 2),
+    ]
+    assert _manifest(out)["input_files"][0]["source"] == "per file: a, b"
+    # Without source_by the input keeps one name, but it names both paths.
+    joined = load_config(data={"run": {"output": str(tmp_path / "o2")}, "input": {"path": paths}})
+    from thresher.io.inputs import plan_inputs
+
+    assert plan_inputs(spark, joined.inputs)[0].source == "a+b"
+
+
+def test_a_mixture_weight_for_a_value_that_does_not_occur_is_refused(spark, tmp_path):
+    _jsonl(tmp_path / "a.jsonl", 3, "a")
+    config = load_config(
+        data={
+            "run": {"output": str(tmp_path / "out")},
+            "input": [{"path": str(tmp_path / "a.jsonl")}],
+            "stages": {
+                "budget": {"unit": "docs", "budget": 2, "mixture_by": "source", "mixture": {"a": 0.3, "b": 0.7}}
+            },
+        }
+    )
+    with pytest.raises(
+        ThresherError, match=r"stages.budget.mixture: 'b' match no value of source; its values are: 'a'"
+    ):
+        run_pipeline(config, spark)
+
+
+def test_a_second_run_into_a_locked_output_is_refused(spark, tmp_path):
+    _jsonl(tmp_path / "a.jsonl", 2, "a")
+    out = tmp_path / "out"
+    config = load_config(data={"run": {"output": str(out)}, "input": {"path": str(tmp_path / "a.jsonl")}})
+    with OutputLock(str(out)), pytest.raises(OutputLockedError, match="is in use by another thresher run"):
+        run_pipeline(config, spark)
+    assert not (out / "manifest.json").exists()
+
+
+def test_an_output_inside_the_input_directory_is_refused(spark, tmp_path):
+    _jsonl(tmp_path / "a.jsonl", 2, "a")
+    config = load_config(data={"run": {"output": str(tmp_path / "out")}, "input": {"path": str(tmp_path)}})
+    with pytest.raises(ConfigError, match="inside \\(or equal to\\) the input"):
+        run_pipeline(config, spark)
+
+
+def test_invalid_utf8_in_a_parquet_string_column_is_quarantined(spark, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = [TEXT.encode(), b"broken \xff\xfe bytes in the middle", TEXT.encode()]
+    data = b"".join(texts)
+    offsets = pa.array([0, *[sum(len(t) for t in texts[: i + 1]) for i in range(3)]], pa.int32())
+    column = pa.Array.from_buffers(pa.string(), 3, [None, offsets.buffers()[1], pa.py_buffer(data)])
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": column}), tmp_path / "docs.parquet")
+    out = tmp_path / "out"
+    config = load_config(
+        data={
+            "run": {"output": str(out)},
+            "input": {"path": str(tmp_path / "docs.parquet")},
+            "stages": {"length": {"min_words": 3}},
+        }
+    )
+    result = run_pipeline(config, spark)
+    assert result.totals == {"input_records": 3, "kept": 2, "excluded": 0, "quarantine": 1}
+    quarantine = DeltaStore(spark, "delta-rs").read(str(out / "quarantine")).collect()
+    assert [r.reason for r in quarantine] == ["invalid_utf8"]
