@@ -56,6 +56,7 @@ NODE, BUCKET = "node", "bucket"
 SHARDS = 8
 LEASE_FILE = "_thresher_lease.json"
 STAGED_DIR = "_staged"
+DONE_DIR = "_done_runs"
 INDEX_SCHEMA = StructType(
     [
         StructField(KIND, StringType(), True),
@@ -86,7 +87,8 @@ def settings_json(settings: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class IndexCommit:
-    """What `DedupIndex.commit` did: `committed`, `already_committed` (a rerun) or `nothing_staged`."""
+    """What `DedupIndex.commit` did: `committed`, `nothing_new` (every kept document was indexed already),
+    `already_committed` (a rerun of a run that committed)."""
 
     status: str
     version: int | None
@@ -130,6 +132,10 @@ class DedupIndex:
         return rows.select(DOC_ID, RUN_ID, KEY, BUCKETS, SKETCH)
 
     def has_run(self, run_id: str) -> bool:
+        """Whether the run's end-of-run commit happened (its done marker, or its rows when it was killed between
+        the Delta commit and the marker)."""
+        if fs.exists(self._done_marker(run_id)):
+            return True
         return bool(self.exists() and self.rows().where(F.col(RUN_ID) == run_id).limit(1).count())
 
     # -- the lease: one updating run at a time ---------------------------------------------------------------
@@ -227,7 +233,7 @@ class DedupIndex:
                     f"(version {meta['read_version']} -> {current}): its decisions may miss the new documents. "
                     f"Delete the checkpoint of {stage_id} and every later one in the run's output and run again"
                 )
-        frames = [
+        frames: list[DataFrame] = [
             self.spark.read.parquet(fs.join(self.staged_path(run_id, stage_id), "rows")).select(
                 F.lit(meta["kind"]).alias(KIND),
                 F.lit(meta["settings"]).alias(SETTINGS),
@@ -235,8 +241,6 @@ class DedupIndex:
             )
             for stage_id, meta in metas.items()
         ]
-        if not frames:
-            return IndexCommit("nothing_staged", current, {})
         staged = frames[0]
         for frame in frames[1:]:
             staged = staged.unionByName(frame)
@@ -245,15 +249,20 @@ class DedupIndex:
         )
         # One writer task per partition of the table: a few files per commit, whatever the data's partitioning.
         added = added.repartition(KIND, SHARD)
-        self.store.write(added, self.path, mode="append", partition_by=[KIND, SHARD])
-        counts = {
-            r[KIND]: int(r["count"])
-            for r in self.rows().where(F.col(RUN_ID) == run_id).groupBy(KIND).count().collect()
-        }
+        counts = {r[KIND]: int(r["count"]) for r in added.groupBy(KIND).count().collect()}
+        if counts:
+            self.store.write(added, self.path, mode="append", partition_by=[KIND, SHARD])
         version = self.version()
-        log.info("dedup index %s: run %s added %s (version %s)", self.path, run_id, counts, version)
+        log.info("dedup index %s: run %s added %s (version %s)", self.path, run_id, counts or "nothing", version)
+        # Also a run that added nothing (all its documents were indexed already) is marked done: a rerun of it
+        # finds the marker, as a rerun of a run that added documents finds its rows.
+        marker = {"run_id": run_id, "version": version, "documents_added": counts}
+        fs.write_text_atomic(self._done_marker(run_id), json.dumps(marker) + "\n")
         self._finish(run_id)
-        return IndexCommit("committed", version, counts)
+        return IndexCommit("committed" if counts else "nothing_new", version, counts)
+
+    def _done_marker(self, run_id: str) -> str:
+        return fs.join(self.path, DONE_DIR, _run_dir(run_id) + ".json")
 
     def _finish(self, run_id: str) -> None:
         fs.delete(fs.join(self.path, STAGED_DIR, _run_dir(run_id)))

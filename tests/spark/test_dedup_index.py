@@ -1,0 +1,136 @@
+"""Dedup across crawls: each dump deduplicated against a Delta index of what earlier runs kept must keep what one
+run over all the dumps keeps, at exact, URL and MinHash level; updates are atomic, idempotent and exclusive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tests.spark.dedup_dumps import CROSS_KINDS, WITHIN_KINDS, write_dumps
+from thresher.conf import load_config
+from thresher.dedup.index import DedupIndex, IndexBusyError, IndexConflictError
+from thresher.io.delta import DeltaStore, resolve_format
+from thresher.runner import RunResult, run_pipeline
+
+pytestmark = pytest.mark.spark
+
+STAGES = ("exact_dedup", "url_dedup", "minhash_dedup")
+
+
+def _config(out: Path, inputs: list[Path], index: Path | None, update: bool | None = None, **minhash: Any):
+    with_index = {} if index is None else {"index": str(index)}
+    if update is not None:
+        with_index["update_index"] = update
+    return load_config(
+        data={
+            "run": {"output": str(out), "mode": "filter", "report": False},
+            "input": {"path": [str(p) for p in inputs], "format": "jsonl"},
+            "stages": {
+                "exact_dedup": dict(with_index),
+                "url_dedup": dict(with_index),
+                "minhash_dedup": {**with_index, **minhash},
+            },
+        }
+    )
+
+
+def _run(spark: SparkSession, out: Path, inputs: list[Path], index: Path | None, **kwargs: Any) -> RunResult:
+    until = kwargs.pop("until", None)
+    return run_pipeline(_config(out, inputs, index, **kwargs), spark, until=until)
+
+
+def _table(spark: SparkSession, result: RunResult, name: str):
+    return DeltaStore(spark, resolve_format(spark, "auto")).read(f"{result.output}/{name}")
+
+
+def _kept(spark: SparkSession, result: RunResult) -> set[str]:
+    return {r["doc_id"] for r in _table(spark, result, "kept").select("doc_id").collect()}
+
+
+def _excluded(spark: SparkSession, result: RunResult) -> dict[str, dict[str, Any]]:
+    rows = _table(spark, result, "excluded").select(
+        "doc_id", "stage", "reason", F.col("meta")["copy_of"].alias("copy_of"), *STAGES
+    )
+    out = {}
+    for r in rows.collect():
+        decision = r[r["stage"]]
+        out[r["doc_id"]] = {
+            "stage": r["stage"],
+            "reason": r["reason"],
+            "copy_of": r["copy_of"],
+            "duplicate_of": decision["duplicate_of"],
+            "earlier_run": decision["earlier_run"],
+        }
+    return out
+
+
+def _check_cross_dump_copies(spark: SparkSession, result: RunResult, earlier_runs: set[str]) -> None:
+    """Every copy of an earlier dump's document is excluded by the stage of its kind, pointing to that document
+    and its run; copies within the dump as without an index."""
+    excluded = _excluded(spark, result)
+    kinds = {**CROSS_KINDS, **WITHIN_KINDS}
+    for doc_id, row in excluded.items():
+        kind = doc_id.split("-")[2]
+        assert (row["stage"], row["reason"]) == kinds[kind], (doc_id, row)
+        assert row["duplicate_of"] == row["copy_of"]
+        assert (row["earlier_run"] in earlier_runs) if kind in CROSS_KINDS else row["earlier_run"] is None
+    assert {d.split("-")[2] for d in excluded} >= set(CROSS_KINDS)
+
+
+def test_dumps_deduplicated_against_an_index_keep_what_one_run_over_all_keeps(spark, tmp_path):
+    dumps = write_dumps(tmp_path / "dumps", dumps=3, originals=30, copies=4)
+    index = tmp_path / "index"
+
+    first = _run(spark, tmp_path / "run1", dumps[:1], index)
+    second = _run(spark, tmp_path / "run2", dumps[1:2], index)
+    assert {k: v for k, v in first.totals.items()} == {"input_records": 34, "kept": 30, "excluded": 4, "quarantine": 0}
+    _check_cross_dump_copies(spark, second, {first.run_id})
+    both = _run(spark, tmp_path / "both", dumps[:2], None)
+    assert _kept(spark, first) | _kept(spark, second) == _kept(spark, both)
+    stats = DedupIndex(spark, str(index)).stats()
+    assert stats["documents"] == 60 and stats["runs"] == {first.run_id: 30, second.run_id: 30}
+    assert stats["rows_per_kind"] == {"minhash": 60, "text_hash": 60, "url_key": 60}
+    version = stats["version"]
+
+    # Dump 3, stopped before the end (as a killed run): it adds nothing, and holds the index meanwhile.
+    third = _run(spark, tmp_path / "run3", dumps[2:], index, until="minhash_dedup")
+    assert third.stopped_after and DedupIndex(spark, str(index)).version() == version
+    with pytest.raises(IndexBusyError, match=f"being updated by run '{third.run_id}'"):
+        _run(spark, tmp_path / "other", dumps[2:], index)
+    dry = _run(spark, tmp_path / "dry", dumps[2:], index, update=False)
+    assert DedupIndex(spark, str(index)).version() == version
+    _check_cross_dump_copies(spark, dry, {first.run_id, second.run_id})
+
+    resumed = _run(spark, tmp_path / "run3", dumps[2:], index)
+    assert resumed.run_id == third.run_id and _kept(spark, resumed) == _kept(spark, dry)
+    _check_cross_dump_copies(spark, resumed, {first.run_id, second.run_id})
+    after_third = DedupIndex(spark, str(index)).stats()
+    assert after_third["documents"] == 90 and after_third["version"] == version + 1 and after_third["lease"] is None
+
+    # The same run again (a rerun of a finished run) adds nothing twice.
+    again = _run(spark, tmp_path / "run3", dumps[2:], index)
+    assert _kept(spark, again) == _kept(spark, resumed)
+    assert DedupIndex(spark, str(index)).version() == version + 1
+
+    everything = _run(spark, tmp_path / "all", dumps, None)
+    assert _kept(spark, first) | _kept(spark, second) | _kept(spark, resumed) == _kept(spark, everything)
+
+    # Dump 1 processed again as a new run: its documents are their indexed selves, kept as before, added never.
+    repeat = _run(spark, tmp_path / "repeat1", dumps[:1], index)
+    assert _kept(spark, repeat) == _kept(spark, first)
+    kept = _table(spark, repeat, "kept").select("exact_dedup.earlier_run", "minhash_dedup.earlier_run").collect()
+    assert {tuple(r) for r in kept} == {(first.run_id, first.run_id)}
+    assert set(_excluded(spark, repeat)) == set(_excluded(spark, first))
+    assert DedupIndex(spark, str(index)).version() == version + 1
+
+
+def test_index_made_with_other_minhash_settings_is_refused(spark, tmp_path):
+    dumps = write_dumps(tmp_path / "dumps", dumps=1, originals=6, copies=0)
+    index = tmp_path / "index"
+    _run(spark, tmp_path / "run1", dumps, index)
+    with pytest.raises(IndexConflictError, match="bands: index 14, stage 16"):
+        _run(spark, tmp_path / "run2", dumps, index, bands=16, rows=7)
