@@ -20,9 +20,10 @@ WITHIN_KINDS = {"exact_within": ("exact_dedup", "exact_duplicate"), "near_within
 
 
 def write_dumps(folder: Path, dumps: int, originals: int, copies: int, seed: int = 7) -> list[Path]:
-    """`dumps` JSONL files; dump k has `originals` new documents (ids `k-00000`...; copies `k-x-...` sort after them, so originals are kept) and, for k > 1, `copies` of
-    each cross-dump kind, plus `copies` // 2 of each within-dump kind. Ids sort dump by dump, so a run over all
-    dumps keeps the earliest copy, as a run against an index of the earlier dumps does."""
+    """`dumps` JSONL files. Dump k has `originals` new documents (ids `k-00000`...) and, for k > 1, `copies` of
+    each cross-dump kind, plus `copies` // 2 of each within-dump kind (ids `k-x-KIND-...`, sorting after the
+    originals, so originals are kept). Ids sort dump by dump: a run over all dumps keeps the earliest copy, as a
+    run against an index of the earlier dumps does."""
     rng = random.Random(seed)
     words = vocabulary(seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
