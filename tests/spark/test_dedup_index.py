@@ -3,18 +3,24 @@ run over all the dumps keeps, at exact, URL and MinHash level; updates are atomi
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from tests.conftest import shared_corpus
 from tests.spark.dedup_dumps import CROSS_KINDS, WITHIN_KINDS, write_dumps
 from thresher.conf import load_config
+from thresher.dedup.batches import MinHashBatches, MinHashSettings
 from thresher.dedup.index import DedupIndex, IndexBusyError, IndexConflictError
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.runner import RunResult, run_pipeline
+from thresher.stages.minhash_dedup import MinHashDedupParams
 
 pytestmark = pytest.mark.spark
 
@@ -134,3 +140,94 @@ def test_index_made_with_other_minhash_settings_is_refused(spark, tmp_path):
     _run(spark, tmp_path / "run1", dumps, index)
     with pytest.raises(IndexConflictError, match="bands: index 14, stage 16"):
         _run(spark, tmp_path / "run2", dumps, index, bands=16, rows=7)
+
+
+def _real_dumps(folder: Path) -> tuple[list[Path], dict[str, int]]:
+    """The real crawl sample split in two dumps (alternate lines, so its copies and near-duplicate groups span
+    both), plus copies derived from dump 1's documents placed in dump 2: exact copies, near-duplicates (two words
+    replaced) and new texts under an earlier URL. Ids are prefixed by the dump, so one run over both keeps
+    dump 1's copy of a cluster, as dump 2 against dump 1's index does."""
+    lines = shared_corpus("dolma_cc_2019_30_raw.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    dumps: list[list[dict[str, Any]]] = [[], []]
+    for number, record in enumerate(records):
+        dump = number % 2
+        dumps[dump].append(
+            {
+                "id": f"{dump + 1}-{record['id']}",
+                "text": record["text"],
+                "url": f"https://crawl.example/{record['id']}",
+            }
+        )
+    rng = random.Random(3)
+    long_docs = [d for d in dumps[0] if len(d["text"].split()) >= 200]
+    derived = {"exact": 10, "near": 20, "url": 10}
+    targets = rng.sample(long_docs, sum(derived.values()))
+    fresh_texts = [d["text"] for d in dumps[1] if len(d["text"].split()) >= 50]
+    for i, target in enumerate(targets):
+        kind = "exact" if i < 10 else "near" if i < 30 else "url"
+        copy = {"id": f"2-x-{kind}-{i:03d}", "url": f"https://mirror.example/{i}", "copy_of": target["id"]}
+        if kind == "exact":
+            copy["text"] = target["text"] + "\n"
+        elif kind == "near":
+            words = target["text"].split(" ")
+            for position in rng.sample(range(len(words)), 2):
+                words[position] = rng.choice(words)
+            copy["text"] = " ".join(words)
+        else:
+            copy["text"] = rng.choice(fresh_texts) + " Updated."
+            copy["url"] = target["url"] + "?utm_source=newsletter"
+        dumps[1].append(copy)
+    paths = []
+    for number, docs in enumerate(dumps, start=1):
+        path = folder / f"dump{number}.jsonl"
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+        paths.append(path)
+    return paths, derived
+
+
+def _near_duplicate_pairs(texts: list[str], threshold: float = 0.8) -> int:
+    """Pairs of texts whose word 5-gram sets (minhash_dedup's defaults) have Jaccard >= threshold: candidates
+    from the stage's own band keys, checked exactly."""
+    params = MinHashDedupParams()
+    settings = MinHashSettings(
+        params.normalization, params.unit, params.ngram, params.num_perm, 14, 8, params.seed, with_shingle_set=True
+    )
+    batch = pa.RecordBatch.from_pydict(
+        {"doc_id": [str(i) for i in range(len(texts))], "rank": [None] * len(texts), "text": texts}
+    )
+    out = MinHashBatches(settings).run_batch(batch)
+    sets = [set(s) for s in out.column("shingle_set").to_pylist()]
+    candidates = {}
+    for doc, keys in enumerate(out.column("buckets").to_pylist()):
+        for key in keys:
+            candidates.setdefault(key, []).append(doc)
+    pairs = {(a, b) for members in candidates.values() for a in members for b in members if a < b}
+    return sum(1 for a, b in pairs if len(sets[a] & sets[b]) / len(sets[a] | sets[b]) >= threshold)
+
+
+def test_real_crawl_in_two_dumps_keeps_what_one_run_over_both_keeps(spark, tmp_path):
+    (dump1, dump2), derived = _real_dumps(tmp_path / "dumps")
+    index = tmp_path / "index"
+    first = _run(spark, tmp_path / "run1", [dump1], index)
+    second = _run(spark, tmp_path / "run2", [dump2], index)
+    both = _run(spark, tmp_path / "both", [dump1, dump2], None)
+
+    two_runs = _table(spark, first, "kept").unionByName(_table(spark, second, "kept"), allowMissingColumns=True)
+    kept_two = {r["doc_id"]: r["text"] for r in two_runs.select("doc_id", "text").collect()}
+    kept_one = {r["doc_id"]: r["text"] for r in _table(spark, both, "kept").select("doc_id", "text").collect()}
+    assert len(kept_two) == len(kept_one)
+    assert _near_duplicate_pairs(list(kept_two.values())) <= _near_duplicate_pairs(list(kept_one.values()))
+
+    excluded = _excluded(spark, second)
+    earlier = [r for r in excluded.values() if r["reason"] == "duplicate_of_earlier_run"]
+    assert all(r["earlier_run"] == first.run_id and r["duplicate_of"].startswith("1-") for r in earlier)
+    by_stage = {stage: sum(1 for r in earlier if r["stage"] == stage) for stage in STAGES}
+    # Each derived copy is removed by the stage of its kind, pointing to its original; the real copies that the
+    # split put in both dumps are removed too.
+    for kind, stage in (("exact", "exact_dedup"), ("url", "url_dedup"), ("near", "minhash_dedup")):
+        copies = {d: r for d, r in excluded.items() if d.startswith(f"2-x-{kind}-")}
+        assert len(copies) == derived[kind]
+        assert all(r["stage"] == stage and r["duplicate_of"] == r["copy_of"] for r in copies.values()), copies
+    assert by_stage["exact_dedup"] > derived["exact"] and by_stage["minhash_dedup"] > derived["near"]

@@ -95,6 +95,60 @@ class IndexCommit:
     documents_added: dict[str, int]
 
 
+@dataclass(frozen=True)
+class IndexLease:
+    """The file `_thresher_lease.json` in an index: which run is updating it (one at a time)."""
+
+    path: str
+
+    @property
+    def file(self) -> str:
+        return fs.join(self.path, LEASE_FILE)
+
+    def acquire(self, run_id: str, output: str | None = None) -> None:
+        """Hold the index for `run_id` (again, when it already does); refused while another live run holds it."""
+        lease = {"run_id": run_id, "output": output, "host": socket.gethostname(), "pid": os.getpid()}
+        lease["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        text = json.dumps(lease, indent=2) + "\n"
+        if _create_exclusive(self.file, text):
+            return
+        holder = self.holder()
+        if holder is None or holder.get("run_id") == run_id:
+            fs.write_text_atomic(self.file, text)
+            return
+        if holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", 0))):
+            log.warning(
+                "dedup index %s: taking over the lease of run %s (process %s is gone); if that run is resumed, "
+                "its index update will be refused",
+                self.path,
+                holder.get("run_id"),
+                holder.get("pid"),
+            )
+            fs.write_text_atomic(self.file, text)
+            return
+        raise IndexBusyError(
+            f"dedup index {self.path} is being updated by run {holder.get('run_id')!r} (output "
+            f"{holder.get('output')}, host {holder.get('host')}, pid {holder.get('pid')}, "
+            f"since {holder.get('since')}); "
+            "two runs may not update one index at once: wait for it, run this one with update_index: false, or, if "
+            f"that run is dead and abandoned, delete {self.file}"
+        )
+
+    def release(self, run_id: str) -> None:
+        holder = self.holder()
+        if holder is not None and holder.get("run_id") == run_id:
+            fs.delete(self.file)
+
+    def holder(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(fs.read_text(self.file))
+        except FileNotFoundError:
+            return None
+        except json.JSONDecodeError:
+            # A lease being written right now: treat it as held by an unknown run.
+            return {"run_id": None}
+
+
 class DedupIndex:
     """The dedup index at `path` (a directory or object-store URI)."""
 
@@ -140,52 +194,11 @@ class DedupIndex:
 
     # -- the lease: one updating run at a time ---------------------------------------------------------------
 
-    @property
-    def lease_path(self) -> str:
-        return fs.join(self.path, LEASE_FILE)
-
     def acquire(self, run_id: str, output: str | None = None) -> None:
-        """Hold the index for `run_id` (again, when it already does); refused while another live run holds it."""
-        lease = {"run_id": run_id, "output": output, "host": socket.gethostname(), "pid": os.getpid()}
-        lease["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        text = json.dumps(lease, indent=2) + "\n"
-        if _create_exclusive(self.lease_path, text):
-            return
-        holder = self._holder()
-        if holder is None or holder.get("run_id") == run_id:
-            fs.write_text_atomic(self.lease_path, text)
-            return
-        if holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", 0))):
-            log.warning(
-                "dedup index %s: taking over the lease of run %s (process %s is gone); if that run is resumed, "
-                "its index update will be refused",
-                self.path,
-                holder.get("run_id"),
-                holder.get("pid"),
-            )
-            fs.write_text_atomic(self.lease_path, text)
-            return
-        raise IndexBusyError(
-            f"dedup index {self.path} is being updated by run {holder.get('run_id')!r} (output "
-            f"{holder.get('output')}, host {holder.get('host')}, pid {holder.get('pid')}, "
-            f"since {holder.get('since')}); "
-            "two runs may not update one index at once: wait for it, run this one with update_index: false, or, if "
-            f"that run is dead and abandoned, delete {self.lease_path}"
-        )
+        IndexLease(self.path).acquire(run_id, output)
 
     def release(self, run_id: str) -> None:
-        holder = self._holder()
-        if holder is not None and holder.get("run_id") == run_id:
-            fs.delete(self.lease_path)
-
-    def _holder(self) -> dict[str, Any] | None:
-        try:
-            return json.loads(fs.read_text(self.lease_path))
-        except FileNotFoundError:
-            return None
-        except json.JSONDecodeError:
-            # A lease being written right now: treat it as held by an unknown run.
-            return {"run_id": None}
+        IndexLease(self.path).release(run_id)
 
     # -- staging and the end-of-run commit -------------------------------------------------------------------
 
@@ -290,7 +303,7 @@ class DedupIndex:
             "rows_per_kind": dict(sorted(kinds.items())),
             "files": files,
             "bytes": size,
-            "lease": self._holder(),
+            "lease": IndexLease(self.path).holder(),
         }
 
     def _files_and_bytes(self) -> tuple[int, int]:
