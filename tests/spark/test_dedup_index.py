@@ -147,8 +147,8 @@ def _real_dumps(folder: Path) -> tuple[list[Path], dict[str, int]]:
     both), plus copies derived from dump 1's documents placed in dump 2: exact copies, near-duplicates (two words
     replaced) and new texts under an earlier URL. Ids are prefixed by the dump, so one run over both keeps
     dump 1's copy of a cluster, as dump 2 against dump 1's index does."""
-    lines = shared_corpus("dolma_cc_2019_30_raw.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines]
+    with shared_corpus("dolma_cc_2019_30_raw.jsonl").open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
     dumps: list[list[dict[str, Any]]] = [[], []]
     for number, record in enumerate(records):
         dump = number % 2
