@@ -20,7 +20,10 @@ from thresher.dedup.batches import MinHashBatches, MinHashSettings
 from thresher.dedup.index import DedupIndex, IndexBusyError, IndexConflictError
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.runner import RunResult, run_pipeline
-from thresher.stages.minhash_dedup import MinHashDedupParams
+from thresher.stages.base import StageContext
+from thresher.stages.exact_dedup import ExactDedup, ExactDedupParams
+from thresher.stages.minhash_dedup import MinHashDedup, MinHashDedupParams
+from thresher.stages.url_dedup import UrlDedup, UrlDedupParams
 
 pytestmark = pytest.mark.spark
 
@@ -87,51 +90,90 @@ def _check_cross_dump_copies(spark: SparkSession, result: RunResult, earlier_run
     assert {d.split("-")[2] for d in excluded} >= set(CROSS_KINDS)
 
 
-def test_dumps_deduplicated_against_an_index_keep_what_one_run_over_all_keeps(spark, tmp_path):
-    dumps = write_dumps(tmp_path / "dumps", dumps=3, originals=30, copies=4)
+def test_a_run_adds_its_documents_once_at_its_end_and_alone(spark, tmp_path):
+    """Through the runner: dump 2 against dump 1's index; stopped before the end (as a killed run) it adds
+    nothing and holds the index; its resume adds its documents, a rerun adds nothing twice."""
+    dumps = write_dumps(tmp_path / "dumps", dumps=2, originals=12, copies=2)
     index = tmp_path / "index"
-
     first = _run(spark, tmp_path / "run1", dumps[:1], index)
-    second = _run(spark, tmp_path / "run2", dumps[1:2], index)
-    assert {k: v for k, v in first.totals.items()} == {"input_records": 34, "kept": 30, "excluded": 4, "quarantine": 0}
-    _check_cross_dump_copies(spark, second, {first.run_id})
-    both = _run(spark, tmp_path / "both", dumps[:2], None)
-    assert _kept(spark, first) | _kept(spark, second) == _kept(spark, both)
+    assert first.totals == {"input_records": 14, "kept": 12, "excluded": 2, "quarantine": 0}
+    version = DedupIndex(spark, str(index)).version()
+
+    stopped = _run(spark, tmp_path / "run2", dumps[1:], index, until="minhash_dedup")
+    assert stopped.stopped_after and DedupIndex(spark, str(index)).version() == version
+    with pytest.raises(IndexBusyError, match=f"being updated by run '{stopped.run_id}'"):
+        _run(spark, tmp_path / "other", dumps[1:], index)
+
+    resumed = _run(spark, tmp_path / "run2", dumps[1:], index)
+    assert resumed.run_id == stopped.run_id
+    _check_cross_dump_copies(spark, resumed, {first.run_id})
     stats = DedupIndex(spark, str(index)).stats()
-    assert stats["documents"] == 60 and stats["runs"] == {first.run_id: 30, second.run_id: 30}
-    assert stats["rows_per_kind"] == {"minhash": 60, "text_hash": 60, "url_key": 60}
-    version = stats["version"]
+    assert stats["version"] == version + 1 and stats["lease"] is None
+    assert stats["runs"] == {first.run_id: 12, resumed.run_id: 12} and stats["documents"] == 24
+    assert stats["rows_per_kind"] == {"minhash": 24, "text_hash": 24, "url_key": 24}
 
-    # Dump 3, stopped before the end (as a killed run): it adds nothing, and holds the index meanwhile.
-    third = _run(spark, tmp_path / "run3", dumps[2:], index, until="minhash_dedup")
-    assert third.stopped_after and DedupIndex(spark, str(index)).version() == version
-    with pytest.raises(IndexBusyError, match=f"being updated by run '{third.run_id}'"):
-        _run(spark, tmp_path / "other", dumps[2:], index)
-    dry = _run(spark, tmp_path / "dry", dumps[2:], index, update=False)
-    assert DedupIndex(spark, str(index)).version() == version
-    _check_cross_dump_copies(spark, dry, {first.run_id, second.run_id})
-
-    resumed = _run(spark, tmp_path / "run3", dumps[2:], index)
-    assert resumed.run_id == third.run_id and _kept(spark, resumed) == _kept(spark, dry)
-    _check_cross_dump_copies(spark, resumed, {first.run_id, second.run_id})
-    after_third = DedupIndex(spark, str(index)).stats()
-    assert after_third["documents"] == 90 and after_third["version"] == version + 1 and after_third["lease"] is None
-
-    # The same run again (a rerun of a finished run) adds nothing twice.
-    again = _run(spark, tmp_path / "run3", dumps[2:], index)
-    assert _kept(spark, again) == _kept(spark, resumed)
+    rerun = _run(spark, tmp_path / "run2", dumps[1:], index)
+    assert _kept(spark, rerun) == _kept(spark, resumed)
     assert DedupIndex(spark, str(index)).version() == version + 1
 
-    everything = _run(spark, tmp_path / "all", dumps, None)
-    assert _kept(spark, first) | _kept(spark, second) | _kept(spark, resumed) == _kept(spark, everything)
 
-    # Dump 1 processed again as a new run: its documents are their indexed selves, kept as before, added never.
-    repeat = _run(spark, tmp_path / "repeat1", dumps[:1], index)
-    assert _kept(spark, repeat) == _kept(spark, first)
-    kept = _table(spark, repeat, "kept").select("exact_dedup.earlier_run", "minhash_dedup.earlier_run").collect()
-    assert {tuple(r) for r in kept} == {(first.run_id, first.run_id)}
-    assert set(_excluded(spark, repeat)) == set(_excluded(spark, first))
-    assert DedupIndex(spark, str(index)).version() == version + 1
+def _dedup(spark: SparkSession, frame, run_id: str, scratch: Path, index: Path | None, update: bool = True):
+    """exact_dedup, url_dedup, minhash_dedup in filter mode on `frame` (the stages alone, without the runner),
+    then the end-of-run index commit: (kept doc ids, {excluded doc id: (stage, reason, duplicate_of,
+    earlier_run)})."""
+    with_index = {} if index is None else {"index": str(index), "update_index": update}
+    stages = [
+        ExactDedup(ExactDedupParams(**with_index)),
+        UrlDedup(UrlDedupParams(**with_index)),
+        MinHashDedup(MinHashDedupParams(**with_index)),
+    ]
+    excluded = {}
+    for stage in stages:
+        ctx = StageContext(spark, run_id, "filter", 1, str(scratch / run_id / stage.id))
+        decided = ctx.materialize(stage.apply(frame, ctx), "out")
+        for r in decided.where(~F.col(f"{stage.id}.keep")).select("doc_id", stage.id).collect():
+            d = r[stage.id]
+            excluded[r["doc_id"]] = (stage.id, d["reason"], d["duplicate_of"], d["earlier_run"] if index else None)
+        frame = decided.where(F.col(f"{stage.id}.keep")).drop(stage.id)
+    if index is not None and update:
+        DedupIndex(spark, str(index)).commit(run_id, [s.id for s in stages], frame)
+    return {r["doc_id"] for r in frame.select("doc_id").collect()}, excluded
+
+
+def test_three_dumps_against_the_index_keep_what_one_run_over_all_keeps(spark, tmp_path):
+    paths = write_dumps(tmp_path / "dumps", dumps=3, originals=20, copies=3)
+    frames = [
+        spark.read.json(str(p)).select(F.col("id").alias("doc_id"), "text", "url", "copy_of", "copy_kind")
+        for p in paths
+    ]
+    copy_of = {r["doc_id"]: r["copy_of"] for f in frames for r in f.select("doc_id", "copy_of").collect()}
+    index, scratch = tmp_path / "index", tmp_path / "scratch"
+    kinds = {**CROSS_KINDS, **WITHIN_KINDS}
+    kept_by_dump = []
+    for number, frame in enumerate(frames, start=1):
+        if number == 3:
+            dry_kept, dry_excluded = _dedup(spark, frame, "dry", scratch, index, update=False)
+            assert DedupIndex(spark, str(index)).version() == 1
+        kept, excluded = _dedup(spark, frame, f"dump{number}", scratch, index)
+        kept_by_dump.append(kept)
+        for doc_id, (stage, reason, duplicate_of, earlier_run) in excluded.items():
+            kind = doc_id.split("-")[2]
+            assert (stage, reason) == kinds[kind] and duplicate_of == copy_of[doc_id], doc_id
+            assert earlier_run == (f"dump{duplicate_of[0]}" if kind in CROSS_KINDS else None)
+        assert len(excluded) == (3 * 3 if number > 1 else 0) + 2 * 1
+    assert (dry_kept, dry_excluded) == (kept_by_dump[2], excluded)
+    everything = frames[0].unionByName(frames[1]).unionByName(frames[2])
+    kept_at_once, _ = _dedup(spark, everything, "all", scratch, None)
+    assert set().union(*kept_by_dump) == kept_at_once and len(kept_at_once) == 60
+    stats = DedupIndex(spark, str(index)).stats()
+    assert stats["documents"] == 60 and stats["runs"] == {"dump1": 20, "dump2": 20, "dump3": 20}
+
+    # Dump 1 processed again as a new run: its documents are their indexed selves, kept as before and not
+    # added again; its copies are duplicates of them.
+    again, excluded = _dedup(spark, frames[0], "dump1-again", scratch, index)
+    assert again == kept_by_dump[0]
+    assert {v[1] for v in excluded.values()} == {"duplicate_of_earlier_run"}
+    assert DedupIndex(spark, str(index)).version() == 2
 
 
 def test_index_made_with_other_minhash_settings_is_refused(spark, tmp_path):
