@@ -175,13 +175,10 @@ def test_three_dumps_against_the_index_keep_what_one_run_over_all_keeps(spark, t
     assert {v[1] for v in excluded.values()} == {"duplicate_of_earlier_run"}
     assert DedupIndex(spark, str(index)).version() == 2
 
-
-def test_index_made_with_other_minhash_settings_is_refused(spark, tmp_path):
-    dumps = write_dumps(tmp_path / "dumps", dumps=1, originals=6, copies=0)
-    index = tmp_path / "index"
-    _run(spark, tmp_path / "run1", dumps, index)
-    with pytest.raises(IndexConflictError, match="bands: index 14, stage 16"):
-        _run(spark, tmp_path / "run2", dumps, index, bands=16, rows=7)
+    other = MinHashDedup(MinHashDedupParams(index=str(index), update_index=False, bands=16, rows=7))
+    ctx = StageContext(spark, "other-settings", "filter", 1, str(scratch / "other"))
+    with pytest.raises(IndexConflictError, match="bands: index 14, stage 16; rows: index 8, stage 7"):
+        other.apply(frames[0], ctx)
 
 
 def _real_dumps(folder: Path) -> tuple[list[Path], dict[str, int]]:
