@@ -64,6 +64,15 @@ def _dedup_scaling(r: list) -> str:
     return f"{points} (time ratio per 10x documents: {ratios})"
 
 
+def _dedup_index(r: dict) -> str:
+    ratios = r["ratios"]
+    return (
+        f"new dump vs index {ratios['cpu_index_vs_one_run']:.2f}x the CPU of one run over both; "
+        f"index {r['scale']}x larger -> {ratios['cpu_large_vs_small_index']:.2f}x; "
+        f"documents {r['documents_two_runs']} (two runs) vs {r['documents_one_run']} (one run)"
+    )
+
+
 def _embed(r: dict) -> str:
     return (
         ", ".join(f"{run['cores']} core(s): Spark {run['ratio']:.2f} of plain encode" for run in r["runs"])
@@ -93,6 +102,7 @@ BENCHMARKS = (
         _dedup_scaling,
         full_args=("--sizes", "10000", "100000", "1000000"),
     ),
+    Benchmark("dedup_index", ("--dump", "2000", "--scale", "10"), _dedup_index),
     Benchmark("embed_throughput", (), _embed),
     Benchmark("select_dsir", (), _dsir),
     Benchmark("report_stats", ("--docs", "20000"), _report_stats),

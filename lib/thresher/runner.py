@@ -48,6 +48,7 @@ from thresher.plan import Plan, Segment, make_plan
 from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
+from thresher.stages.dedup_index import update_dedup_indexes
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats
 from thresher.stats_table import StatsTable
@@ -399,6 +400,11 @@ class Runner:
                 f"{totals['excluded']} + quarantine {totals['quarantine']}"
             )
         manifest.totals = totals
+        # After the final tables: a run killed before this point adds nothing to a dedup index.
+        stages = [s for segment in plan.segments for s in segment.stages]
+        kept_table = self.store.read(self.layout.kept)
+        indexes = update_dedup_indexes(self.spark, stages, manifest.run_id, kept_table, self.layout.root)
+        manifest.dedup_indexes = indexes or None
         manifest.status = "succeeded"
         manifest.stopped_after = None
         manifest.tables = {

@@ -86,6 +86,7 @@ _MANIFEST_ORDER = (
     "stopped_after",
     "tables",
     "updated_at",
+    "dedup_indexes",
 )
 
 
@@ -111,6 +112,8 @@ class Manifest:
     stopped_after: str | None = None
     tables: dict[str, str] | None = None
     updated_at: str | None = None
+    # Per dedup index path: the end-of-run commit of this run's kept documents (status, version, documents_added).
+    dedup_indexes: dict[str, dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -138,7 +141,14 @@ class Manifest:
             if name == "segments":
                 value = {k: v.to_dict() for k, v in value.items()}
             # Optional keys are written only when set, as they always were.
-            if value is None and name in ("input_file_count", "error", "stopped_after", "tables", "updated_at"):
+            if value is None and name in (
+                "input_file_count",
+                "error",
+                "stopped_after",
+                "tables",
+                "updated_at",
+                "dedup_indexes",
+            ):
                 continue
             out[name] = value
         return {**out, **self.extra}
