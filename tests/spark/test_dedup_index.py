@@ -130,7 +130,7 @@ def _dedup(spark: SparkSession, frame, run_id: str, scratch: Path, index: Path |
     excluded = {}
     for stage in stages:
         ctx = StageContext(spark, run_id, "filter", 1, str(scratch / run_id / stage.id))
-        decided = ctx.materialize(stage.apply(frame, ctx), "out")
+        decided = ctx.materialize(stage.apply(frame, ctx)[0], "out")
         for r in decided.where(~F.col(f"{stage.id}.keep")).select("doc_id", stage.id).collect():
             d = r[stage.id]
             excluded[r["doc_id"]] = (stage.id, d["reason"], d["duplicate_of"], d["earlier_run"] if index else None)
