@@ -39,11 +39,12 @@ from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
 from thresher.layout import INGEST_SEGMENT, OutputLayout
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
-from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE, STATS_SCHEMA
+from thresher.schema import CANONICAL_COLUMNS, KEEP, ORIGIN, REASON, STAGE, STATS_SCHEMA
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats
+from thresher.token_columns import with_tokens
 
 log = logging.getLogger("thresher")
 
@@ -262,7 +263,7 @@ class Runner:
                 for key in sorted(set(old) | set(new))
                 if old.get(key) != new.get(key)
             ]
-            what = "; ".join(changes) or "the settings of an earlier stage or the mode"
+            what = "; ".join(changes) or "the settings of an earlier stage, the mode or run.tokenizer"
         return (
             f"checkpoint {name} in {self.layout.root} was committed with other settings: {what}. "
             f"To recompute from there, delete {self.layout.checkpoint(name)} and every later checkpoint; "
@@ -316,7 +317,9 @@ class Runner:
         if "ingest" not in self.stats_rows:
             timing = self._timing_from_manifest(manifest, name)
             clock = time.perf_counter()
-            self._append_stats([ingest_stats(checkpoint, manifest["run_id"], self.mode, timing)])
+            self._append_stats(
+                [ingest_stats(checkpoint, manifest["run_id"], self.mode, timing, self.config.run.tokenizer)]
+            )
             manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         row = self.stats_rows["ingest"]
         log.info(
@@ -353,7 +356,14 @@ class Runner:
             started, clock = now(), time.perf_counter()
             fs.delete(self.layout.checkpoint(name))
             fs.delete(self.layout.scratch(name))
-            context = StageContext(self.spark, run_id, self.mode, self.config.run.seed, self.layout.scratch(name))
+            context = StageContext(
+                self.spark,
+                run_id,
+                self.mode,
+                self.config.run.seed,
+                self.layout.scratch(name),
+                tokenizer=self.config.run.tokenizer,
+            )
             output, seconds = self._execute(segment, segment_input, context)
             checkpoint = self._commit(name, output, {**segment.describe()})
             wall = time.perf_counter() - clock
@@ -371,7 +381,15 @@ class Runner:
             set_job_description(self.spark, f"thresher stats {name} ({run_id})")
             clock = time.perf_counter()
             rows = segment_stats(
-                checkpoint, segment, first_index, run_id, self.mode, expected_in, timings, earlier_stages
+                checkpoint,
+                segment,
+                first_index,
+                run_id,
+                self.mode,
+                expected_in,
+                timings,
+                earlier_stages,
+                tokenizer=self.config.run.tokenizer,
             )
             self._append_stats([r for r in rows if r["stage"] in {s.id for s in missing}])
             manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
@@ -393,7 +411,12 @@ class Runner:
     def _execute(self, segment: Segment, frame: DataFrame, context: StageContext) -> tuple[DataFrame, Any]:
         if segment.is_row_pass:
             seconds = self.spark.sparkContext.accumulator({}, _SecondsByStage())
-            fused = FusedPass(list(segment.stages), self.mode, timer=seconds)  # type: ignore[arg-type]
+            fused = FusedPass(
+                list(segment.stages),  # type: ignore[arg-type]
+                self.mode,
+                timer=seconds,
+                tokenizer=self.config.run.tokenizer,
+            )
             return frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
@@ -415,7 +438,7 @@ class Runner:
         last_segment = plan.segments[-1] if plan.segments else None
         kept = documents(ingested) if last is None else self._passed_on(last, last_segment)
         stage_columns = [c for c in kept.columns if c not in CANONICAL_COLUMNS]
-        kept = kept.select(*CANONICAL_COLUMNS, *stage_columns)
+        kept = with_tokens(kept.select(*CANONICAL_COLUMNS, *stage_columns), self.config.run.tokenizer, after=ORIGIN)
         self.store.write(kept, self.layout.kept, mode="overwrite", overwrite_schema=True)
         excluded = self._excluded(plan, kept)
         self.store.write(excluded, self.layout.excluded, mode="overwrite", overwrite_schema=True)
@@ -470,7 +493,9 @@ class Runner:
         for frame in frames[1:]:
             union = union.unionByName(frame, allowMissingColumns=True)
         stage_columns = [c for c in union.columns if c not in (*CANONICAL_COLUMNS, STAGE, REASON)]
-        return union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
+        excluded = union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
+        # Tokens of the text as the excluding segment left it (the union carries kept/'s column, null here).
+        return with_tokens(excluded, self.config.run.tokenizer, after=ORIGIN)
 
 
 def _describe_pass(segment: Segment) -> str:

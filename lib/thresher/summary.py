@@ -13,13 +13,18 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     layout = OutputLayout(result.output)
     print(f"\nrun {result.run_id}", file=out)
     header = f"{'stage':<22}{'docs in':>10}{'out':>10}{'removed':>10}{'flagged':>10}{'chars kept':>12}{'docs/s':>10}"
+    # With run.tokenizer: the tokens each stage passed on.
+    with_tokens = any(row.get("tokens_out") is not None for row in result.stats)
+    if with_tokens:
+        header += f"{'tokens out':>14}"
     print(header, file=out)
     print("-" * len(header), file=out)
     for row in result.stats:
         chars_kept = row["chars_out"] / row["chars_in"] if row["chars_in"] else 1.0
         print(
             f"{row['stage']:<22}{row['docs_in']:>10}{row['docs_out']:>10}{row['docs_excluded']:>10}"
-            f"{row['docs_flagged']:>10}{chars_kept:>11.1%}{row['docs_per_second'] or 0:>10.0f}",
+            f"{row['docs_flagged']:>10}{chars_kept:>11.1%}{row['docs_per_second'] or 0:>10.0f}"
+            + (f"{_count(row.get('tokens_out')):>14}" if with_tokens else ""),
             file=out,
         )
         top = sorted(row["reason_counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
@@ -50,3 +55,7 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     print(f"  {'manifest':<11}{layout.manifest}", file=out)
     if fs.exists(layout.report):
         print(f"  {'report':<11}{layout.report}", file=out)
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"

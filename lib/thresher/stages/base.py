@@ -87,6 +87,10 @@ class Stage(ABC):
             fields.extend(REWRITE_FIELDS)
         return StructType(fields)
 
+    def needs_tokenizer(self) -> bool:
+        """Whether the stage counts tokens with `run.tokenizer` (the config is refused without one)."""
+        return False
+
     def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
         """Configured (low, high) bounds per signal, drawn on the report's histograms."""
         return {}
@@ -137,6 +141,8 @@ class StageContext:
     metrics: dict[str, float] = field(default_factory=dict)
     # JSON-serialisable details for the report (e.g. histograms of component sizes).
     details: dict[str, Any] = field(default_factory=dict)
+    # The tokenizer file of `run.tokenizer` (count with `thresher.token_columns.token_count`), or None.
+    tokenizer: str | None = None
 
     @property
     def scratch_space(self) -> Scratch:
