@@ -38,11 +38,11 @@ def _real_texts() -> list[str]:
     texts = []
     for name in ("dolma_cc_2019_30_raw.jsonl", "olmo_c4_1000.jsonl"):
         with shared_corpus(name).open(encoding="utf-8") as handle:
-            texts += [json.loads(line)["text"] for line in handle][:150]
+            texts += [json.loads(line)["text"] for line in handle][:100]
     udhr = SHARED_DATA / "multilingual" / "udhr_all.jsonl.gz"
     if udhr.is_file():
         with gzip.open(udhr, "rt", encoding="utf-8") as handle:
-            texts += [json.loads(line)["text"][:3000] for _, line in zip(range(120), handle, strict=False)]
+            texts += [json.loads(line)["text"][:3000] for _, line in zip(range(60), handle, strict=False)]
     # Edge cases: special-token text is ordinary text, white space runs, contractions, digits, empty.
     texts += ["<|endoftext|> and <|fim_prefix|>", "  \n\n\t x  ", "I'LL they've WE'D", "1234567 3.14159", ""]
     return texts
