@@ -37,7 +37,7 @@ def _tokenizer(directory: Path) -> Path:
 
 def test_tokens_decontamination_and_score_buckets_in_a_run(spark, tmp_path):
     source = shared_corpus("dclm_human_quality_499.jsonl")
-    rows = [json.loads(line) for line in source.open(encoding="utf-8")][:160]
+    rows = [json.loads(line) for line in source.open(encoding="utf-8")][:100]
     items = [
         "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
         "What is the pH of water?",
