@@ -91,6 +91,21 @@ def _report_stats(r: dict) -> str:
     )
 
 
+def _tokens_decontam(r: dict) -> str:
+    tokens = ", ".join(
+        f"{name.split('.')[0]} {t['thresher_tokens_per_cpu_second'] / 1e6:.2f}M tok/s/core "
+        f"({t['thresher_vs_direct']:.2f}x direct, equal={t['equal']})"
+        for name, t in r["tokens"].items()
+    )
+    d = r["decontamination"]
+    found = sum(v["found"] for b in d["recall"].values() for v in b.values())
+    planted = sum(v["planted"] for b in d["recall"].values() for v in b.values())
+    return (
+        f"{tokens}; decontaminate {d['docs_per_cpu_second']:.0f} docs/s/core, recall {found}/{planted}, "
+        f"false positives {d['false_positives']}/{d['docs']}"
+    )
+
+
 BENCHMARKS = (
     Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
     Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814"), _quality_speed),
@@ -106,6 +121,7 @@ BENCHMARKS = (
     Benchmark("embed_throughput", (), _embed),
     Benchmark("select_dsir", (), _dsir),
     Benchmark("report_stats", ("--docs", "20000"), _report_stats),
+    Benchmark("tokens_decontam", (), _tokens_decontam),
 )
 
 

@@ -158,7 +158,7 @@ class Checkpoints:
                 for key in sorted(set(old) | set(new))
                 if old.get(key) != new.get(key)
             ]
-            what = "; ".join(changes) or "the settings of an earlier stage or the mode"
+            what = "; ".join(changes) or "the settings of an earlier stage, the mode or run.tokenizer"
         return (
             f"checkpoint {step.name} in {self.layout.root} was committed with other settings: {what}. "
             f"To recompute from there, delete {self.layout.checkpoint(step.name)} and every later checkpoint; "

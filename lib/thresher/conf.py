@@ -95,6 +95,21 @@ class RunConfig(_Model):
     max_error_fraction: float = Field(default=0.01, ge=0, le=1)
     # Write into an output directory that holds files thresher did not write (refused by default).
     allow_other_files: bool = False
+    # A tokenizer file (a tiktoken `.tiktoken` rank file or a Hugging Face `tokenizer.json`): every output row
+    # then has a `tokens` column, stats count tokens per stage, and `budget` can count in tokens.
+    tokenizer: ConfigPath | None = None
+
+    @field_validator("tokenizer")
+    @classmethod
+    def _tokenizer_loads(cls, value: str | None) -> str | None:
+        if value is not None:
+            from thresher.text.tokens import inspect_tokenizer_file
+
+            try:
+                inspect_tokenizer_file(value)
+            except ConfigError as error:
+                raise ValueError(str(error).removeprefix("run.tokenizer: ")) from None
+        return value
 
     @field_validator("run_id")
     @classmethod
@@ -233,6 +248,12 @@ def _validate(
             )
         stages = [s for s in stages if s.id in set(only_stages)]
     errors.extend(_check_requirements(stages))
+    if pipeline is not None and pipeline.run.tokenizer is None:
+        errors.extend(
+            f"stages.{s.id}: counts tokens, which needs run.tokenizer (a .tiktoken rank file or a tokenizer.json)"
+            for s in stages
+            if s.stage.needs_tokenizer()
+        )
     if errors or pipeline is None:
         where = f" {source_path}" if source_path else ""
         raise ConfigError(f"invalid config{where}:\n  " + "\n  ".join(errors))

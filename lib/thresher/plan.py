@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from thresher.conf import PipelineConfig
 from thresher.errors import ConfigError
@@ -74,6 +75,10 @@ def _chain(previous: str, payload: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _file_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def make_plan(config: PipelineConfig, input_fingerprint: str) -> Plan:
     ingest = _chain("", {"input": input_fingerprint})
     groups: list[list[Stage]] = []
@@ -86,8 +91,13 @@ def make_plan(config: PipelineConfig, input_fingerprint: str) -> Plan:
             groups.append([stage])
     segments = []
     previous = ingest
+    # Token counts recorded in checkpoints depend on the tokenizer file's content (absent: as before).
+    tokenizer = _file_digest(config.run.tokenizer) if config.run.tokenizer else None
     for index, group in enumerate(groups, start=1):
-        fingerprint = _chain(previous, {"mode": config.run.mode, "stages": [s.fingerprint() for s in group]})
+        payload: dict[str, object] = {"mode": config.run.mode, "stages": [s.fingerprint() for s in group]}
+        if tokenizer is not None:
+            payload["tokenizer"] = tokenizer
+        fingerprint = _chain(previous, payload)
         segments.append(Segment(index, tuple(group), fingerprint))
         previous = fingerprint
     return Plan(ingest, tuple(segments))

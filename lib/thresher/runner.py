@@ -45,13 +45,14 @@ from thresher.io.layout import OutputLayout
 from thresher.limits import check_quarantine, check_stage_errors
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
-from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE
+from thresher.schema import CANONICAL_COLUMNS, KEEP, ORIGIN, REASON, STAGE
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.dedup_index import update_dedup_indexes
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats
 from thresher.stats_table import StatsTable
+from thresher.token_columns import with_tokens
 
 log = logging.getLogger("thresher")
 
@@ -300,7 +301,7 @@ class Runner:
         if "ingest" not in self.stats:
             clock = time.perf_counter()
             timing = _timing(manifest.segments[step.name], "ingest", single=True)
-            self.stats.write([ingest_stats(checkpoint, manifest.run_id, self.mode, timing)])
+            self.stats.write([ingest_stats(checkpoint, manifest.run_id, self.mode, timing, self.config.run.tokenizer)])
             manifest.segments[step.name].stats_seconds = time.perf_counter() - clock
         row = self.stats["ingest"]
         log.info(
@@ -330,7 +331,14 @@ class Runner:
 
         @contextmanager
         def compute() -> Iterator[_Computed]:
-            context = StageContext(self.spark, run_id, self.mode, self.config.run.seed, self.layout.scratch(step.name))
+            context = StageContext(
+                self.spark,
+                run_id,
+                self.mode,
+                self.config.run.seed,
+                self.layout.scratch(step.name),
+                tokenizer=self.config.run.tokenizer,
+            )
             yield self._execute(segment, segment_input, context)
 
         describe = f"started with {expected_in} documents ({_describe_pass(segment)})"
@@ -343,7 +351,15 @@ class Runner:
             single = len(segment.stages) == 1
             timings = {s.id: _timing(record, s.id, single) for s in segment.stages}
             rows = segment_stats(
-                checkpoint, segment, first_index, run_id, self.mode, expected_in, timings, earlier_stages
+                checkpoint,
+                segment,
+                first_index,
+                run_id,
+                self.mode,
+                expected_in,
+                timings,
+                earlier_stages,
+                tokenizer=self.config.run.tokenizer,
             )
             self.stats.write([r for r in rows if r.stage in {s.id for s in missing}])
             record.stats_seconds = time.perf_counter() - clock
@@ -364,7 +380,12 @@ class Runner:
     def _execute(self, segment: Segment, frame: DataFrame, context: StageContext) -> _Computed:
         if segment.is_row_pass:
             seconds = self.spark.sparkContext.accumulator({}, _SecondsByStage())
-            fused = FusedPass(list(segment.stages), self.mode, timer=seconds)  # type: ignore[arg-type]
+            fused = FusedPass(
+                list(segment.stages),  # type: ignore[arg-type]
+                self.mode,
+                timer=seconds,
+                tokenizer=self.config.run.tokenizer,
+            )
             return _Computed(frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds=seconds)
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
@@ -384,7 +405,7 @@ class Runner:
         input record is in exactly one of them."""
         set_job_description(self.spark, f"thresher final tables ({manifest.run_id})")
         stage_columns = [c for c in kept.columns if c not in CANONICAL_COLUMNS]
-        kept = kept.select(*CANONICAL_COLUMNS, *stage_columns)
+        kept = with_tokens(kept.select(*CANONICAL_COLUMNS, *stage_columns), self.config.run.tokenizer, after=ORIGIN)
         self._write_final(kept, self.layout.kept)
         self._write_final(self._excluded(plan, kept), self.layout.excluded)
         self._write_final(quarantined(ingested), self.layout.quarantine)
@@ -448,7 +469,9 @@ class Runner:
         for frame in frames[1:]:
             union = union.unionByName(frame, allowMissingColumns=True)
         stage_columns = [c for c in union.columns if c not in (*CANONICAL_COLUMNS, STAGE, REASON)]
-        return union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
+        excluded = union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
+        # Tokens of the text as the excluding segment left it (the union carries kept/'s column, null here).
+        return with_tokens(excluded, self.config.run.tokenizer, after=ORIGIN)
 
 
 def _describe_pass(segment: Segment) -> str:

@@ -78,6 +78,9 @@ REWRITE_FIELDS = (
     StructField("chars_after", LongType(), True),
     StructField("words_before", LongType(), True),
     StructField("words_after", LongType(), True),
+    # Tokens of run.tokenizer; null without one (or when the stage is a global stage that does not count them).
+    StructField("tokens_before", LongType(), True),
+    StructField("tokens_after", LongType(), True),
 )
 
 STATS_SCHEMA = StructType(
@@ -96,6 +99,9 @@ STATS_SCHEMA = StructType(
         StructField("chars_out", LongType(), False),
         StructField("words_in", LongType(), False),
         StructField("words_out", LongType(), False),
+        # Tokens of run.tokenizer into and out of the stage; null without a tokenizer or when not known exactly.
+        StructField("tokens_in", LongType(), True),
+        StructField("tokens_out", LongType(), True),
         StructField("reason_counts", MapType(StringType(), LongType(), False), False),
         # Per numeric signal: quantiles, histogram, mean (JSON, see thresher.stats).
         StructField("signals", StringType(), True),

@@ -52,6 +52,7 @@ NON_FINITE = "non_finite"
 # Characters and words of a checkpoint's stored text, computed once per row for all the stages' sums.
 _FINAL_CHARS = "_stats_final_chars"
 _FINAL_WORDS = "_stats_final_words"
+_FINAL_TOKENS = "_stats_final_tokens"
 
 
 @dataclass
@@ -65,15 +66,20 @@ class StageTiming:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming) -> StageStats:
+def ingest_stats(
+    checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming, tokenizer: str | None = None
+) -> StageStats:
     is_doc = F.col(QUARANTINE).isNull()
     text = F.col(TEXT)
+    tokens = [] if tokenizer is None else [F.coalesce(F.sum(F.when(is_doc, _tokens(text, tokenizer))), F.lit(0))]
     row = checkpoint.agg(
         F.count(F.lit(1)).alias("records"),
         F.count(F.when(is_doc, 1)).alias("docs"),
         F.coalesce(F.sum(F.when(is_doc, F.length(text))), F.lit(0)).alias("chars"),
         F.coalesce(F.sum(F.when(is_doc, words_column(text))), F.lit(0)).alias("words"),
+        *(t.alias("tokens") for t in tokens),
     ).first()
+    ingest_tokens = int(row["tokens"]) if tokenizer is not None else None
     reasons = {
         r["reason"]: int(r["count"])
         for r in checkpoint.where(~is_doc).groupBy(F.col("quarantine.reason").alias("reason")).count().collect()
@@ -94,9 +100,17 @@ def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTi
         chars_out=int(row["chars"]),
         words_in=int(row["words"]),
         words_out=int(row["words"]),
+        tokens_in=ingest_tokens,
+        tokens_out=ingest_tokens,
         reason_counts=reasons,
         signals={},
     )
+
+
+def _tokens(text: Column, tokenizer: str) -> Column:
+    from thresher.token_columns import token_count
+
+    return token_count(text, tokenizer)
 
 
 def segment_stats(
@@ -108,6 +122,7 @@ def segment_stats(
     expected_in: int,
     timings: dict[str, StageTiming],
     earlier_stages: Sequence[Stage] = (),
+    tokenizer: str | None = None,
 ) -> list[StageStats]:
     """One stats row per stage of `segment`; raises InvariantError when documents were lost or invented.
 
@@ -135,6 +150,8 @@ def segment_stats(
             F.coalesce(F.sum(F.when(reached, words_in)), F.lit(0)).alias(f"{stage.id}__words_in"),
             F.coalesce(F.sum(F.when(passed, words_out)), F.lit(0)).alias(f"{stage.id}__words_out"),
         ]
+    if tokenizer is not None:
+        aggregates += _token_aggregates(segment, mode)
     for i in range(len(numeric)):
         aggregates += _moment_aggregates(f"n{i}")
     # Spark does not share a repeated expression between aggregates: the stored text is measured, and each
@@ -146,6 +163,7 @@ def segment_stats(
         "*",
         F.length(final_text).cast("long").alias(_FINAL_CHARS),
         words_column(final_text).alias(_FINAL_WORDS),
+        *([_tokens(final_text, tokenizer).alias(_FINAL_TOKENS)] if tokenizer is not None else []),
         *[column for i, signal in enumerate(numeric) for column in _signal_values(signal, f"n{i}")],
     )
     counts = measured.agg(*aggregates).first().asDict()
@@ -189,6 +207,7 @@ def segment_stats(
                 chars_out=int(counts[f"{stage.id}__chars_out"]),
                 words_in=int(counts[f"{stage.id}__words_in"]),
                 words_out=int(counts[f"{stage.id}__words_out"]),
+                **_token_figures(stage, counts),
                 reason_counts={k: v["in"] for k, v in _counts_by_key(tallies, ("reason", stage.id, "")).items()},
                 signals=_signal_summaries(stage, signals, summaries, bins, tallies),
                 extra=extra,
@@ -243,6 +262,40 @@ def _length_measures(segment: Segment) -> list[tuple[Column, Column, Column, Col
             chars_out, words_out = chars_in, words_in
         measures.append((chars_in, chars_out, words_in, words_out))
     return measures
+
+
+def _token_aggregates(segment: Segment, mode: Mode) -> list[Column]:
+    """Sums of tokens into and out of each stage, as `_length_measures` does for words, and the number of
+    rows whose count is not known (a global stage that rewrote text without counting tokens): such a stage's
+    figure is reported as null rather than as a wrong sum."""
+    final = F.col(_FINAL_TOKENS)
+    stages = segment.stages
+    aggregates = []
+    for k, stage in enumerate(stages):
+        result = F.col(stage.id)
+        reached = result.isNotNull()
+        passed = result.getField(KEEP) == F.lit(True) if mode == "filter" else reached
+        # The text entering stage k is recorded by the first rewriting stage at or after k that the row reached.
+        tokens_in: Column = final
+        for rewriter in reversed([s for s in stages[k:] if s.rewrites_text]):
+            tokens_in = F.when(
+                F.col(f"{rewriter.id}.chars_before").isNotNull(), F.col(f"{rewriter.id}.tokens_before")
+            ).otherwise(tokens_in)
+        tokens_out = F.col(f"{stage.id}.tokens_after") if stage.rewrites_text else tokens_in
+        aggregates += [
+            F.coalesce(F.sum(F.when(reached, tokens_in)), F.lit(0)).alias(f"{stage.id}__tokens_in"),
+            F.coalesce(F.sum(F.when(passed, tokens_out)), F.lit(0)).alias(f"{stage.id}__tokens_out"),
+            F.count(F.when(reached & (tokens_in.isNull() | tokens_out.isNull()), 1)).alias(
+                f"{stage.id}__tokens_unknown"
+            ),
+        ]
+    return aggregates
+
+
+def _token_figures(stage: Stage, counts: dict[str, Any]) -> dict[str, int | None]:
+    if f"{stage.id}__tokens_in" not in counts or counts[f"{stage.id}__tokens_unknown"]:
+        return {"tokens_in": None, "tokens_out": None}
+    return {"tokens_in": int(counts[f"{stage.id}__tokens_in"]), "tokens_out": int(counts[f"{stage.id}__tokens_out"])}
 
 
 @dataclass(frozen=True)
@@ -515,6 +568,8 @@ def _row(
     words_in: int,
     words_out: int,
     reason_counts: dict[str, int],
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
     signals: dict[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> StageStats:
@@ -533,6 +588,8 @@ def _row(
         chars_out=chars_out,
         words_in=words_in,
         words_out=words_out,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
         reason_counts=reason_counts,
         signals=signals,
         details=timing.details,

@@ -19,6 +19,10 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     # Filter mode removes what a stage decides against; annotate mode only flags it (removes nothing).
     decided = "removed" if mode == "filter" else "flagged"
     header = f"{'stage':<22}{'docs in':>10}{'out':>10}{decided:>10}{'chars kept':>12}{'docs/s':>10}"
+    # With run.tokenizer: the tokens each stage passed on.
+    with_tokens = any(row["tokens_out"] is not None for row in result.stats)
+    if with_tokens:
+        header += f"{'tokens out':>14}"
     print(header, file=out)
     print("-" * len(header), file=out)
     throughput = segment_throughput(result.stats)
@@ -28,7 +32,8 @@ def print_summary(result: RunResult, out: TextIO) -> None:
         speed = throughput.get((row["segment"], row["stage"]))
         print(
             f"{row['stage']:<22}{row['docs_in']:>10}{row['docs_out']:>10}{count:>10}{chars_kept:>11.1%}"
-            f"{f'{speed:.0f}' if speed is not None else '':>10}",
+            f"{f'{speed:.0f}' if speed is not None else '':>10}"
+            + (f"{_count(row['tokens_out']):>14}" if with_tokens else ""),
             file=out,
         )
         reasons = format_reasons(row["reason_counts"])
@@ -89,3 +94,7 @@ def _stages_by_segment(rows: list[dict]) -> dict[str, list[dict]]:
     for row in rows:
         grouped.setdefault(row["segment"], []).append(row)
     return grouped
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"

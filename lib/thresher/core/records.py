@@ -178,6 +178,9 @@ class StageStats:
     chars_out: int
     words_in: int
     words_out: int
+    # Tokens of run.tokenizer; None without a tokenizer or when not known exactly.
+    tokens_in: int | None = None
+    tokens_out: int | None = None
     reason_counts: dict[str, int] = field(default_factory=dict)
     signals: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
@@ -218,6 +221,8 @@ class StageStats:
             "chars_out": self.chars_out,
             "words_in": self.words_in,
             "words_out": self.words_out,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
             "reason_counts": dict(self.reason_counts),
             "signals": json.dumps(blob, default=float),
             "metrics": {k: float(v) for k, v in self.metrics.items()},
@@ -244,6 +249,8 @@ class StageStats:
             chars_out=int(row["chars_out"]),
             words_in=int(row["words_in"]),
             words_out=int(row["words_out"]),
+            tokens_in=_optional_int(row.get("tokens_in")),
+            tokens_out=_optional_int(row.get("tokens_out")),
             reason_counts=dict(row.get("reason_counts") or {}),
             signals=blob.pop("signals", {}) or {},
             details=blob.pop("details", {}) or {},
@@ -254,3 +261,7 @@ class StageStats:
             finished_at=row.get("finished_at"),
             extra=blob,
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -11,6 +11,7 @@ from pyspark.sql import SparkSession
 
 from thresher.io import fs
 from thresher.layout import OutputLayout
+from thresher.report.contamination import contamination_section
 from thresher.report.html import (
     Section,
     document_text,
@@ -48,6 +49,7 @@ def render_run_report(data: RunData, load_seconds: float | None = None) -> str:
         _reasons(data),
         _signals(data),
         _languages(data),
+        contamination_section(data),
         _details(data),
         _examples(data),
         _quarantine(data),
@@ -99,12 +101,14 @@ def _funnel(data: RunData) -> Section:
     if not data.stats:
         return Section("funnel", "Funnel", [paragraph("No stage has committed statistics yet.")])
     annotate = data.mode == "annotate"
-    docs, words = [], []
+    docs, words, tokens = [], [], []
     for s in data.stats:
         label = "ingest (records → docs)" if s.stage == "ingest" else s.stage
         out = s.docs_in - s.docs_flagged if annotate else s.docs_out
         docs.append(Bar(label, [out], s.docs_in, percent(out, s.docs_in)))
         words.append(Bar(s.stage, [s.words_out], s.words_in, percent(s.words_out, s.words_in)))
+        if s.tokens_in is not None and s.tokens_out is not None:
+            tokens.append(Bar(s.stage, [s.tokens_out], s.tokens_in, percent(s.tokens_out, s.tokens_in)))
     kept_name = "not flagged" if annotate else "out"
     docs_caption = (
         "Documents into each stage (light) and passed on (dark)."
@@ -120,6 +124,14 @@ def _funnel(data: RunData) -> Section:
             "removals both count.",
         ),
     ]
+    if tokens:
+        tokenizer = (data.manifest.config.get("run") or {}).get("tokenizer")
+        parts.append(
+            figure(
+                bar_chart(tokens, ["tokenizer tokens out"], "tokenizer tokens per stage", "funnel-llm-tokens"),
+                f"Tokens of the run's tokenizer ({tokenizer}) into each stage (light) and out of it (dark).",
+            )
+        )
     first_in = data.stats[0].docs_in or 0
     rows = []
     for s in data.stats:
@@ -136,10 +148,12 @@ def _funnel(data: RunData) -> Section:
                 s.chars_out,
                 s.words_in,
                 s.words_out,
+                *([s.tokens_in, s.tokens_out] if tokens else []),
             ]
         )
     headers = ["stage", "docs in", "docs out", "excluded", "flagged", "retention", "of input", "chars in"]
-    parts.append(table([*headers, "chars out", "tokens in", "tokens out"], rows, "funnel"))
+    counted = ["tokenizer tokens in", "tokenizer tokens out"] if tokens else []
+    parts.append(table([*headers, "chars out", "tokens in", "tokens out", *counted], rows, "funnel"))
     return Section("funnel", "Funnel", parts)
 
 

@@ -88,6 +88,10 @@ class Stage(ABC):
             fields.extend(REWRITE_FIELDS)
         return StructType(fields)
 
+    def needs_tokenizer(self) -> bool:
+        """Whether the stage counts tokens with `run.tokenizer` (the config is refused without one)."""
+        return False
+
     def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
         """Configured (low, high) bounds per signal, drawn on the report's histograms."""
         return {}
@@ -136,6 +140,8 @@ class StageContext:
     mode: Mode
     seed: int
     scratch_dir: str
+    # The tokenizer file of `run.tokenizer` (count with `thresher.token_columns.token_count`), or None.
+    tokenizer: str | None = None
 
     @property
     def scratch_space(self) -> Scratch:

@@ -124,9 +124,13 @@ class _PassState:
 class FusedPass:
     """Runs `stages` in order over Arrow batches and appends one struct column per stage."""
 
-    def __init__(self, stages: Sequence[RowStage], mode: Mode, timer: Any | None = None) -> None:
+    def __init__(
+        self, stages: Sequence[RowStage], mode: Mode, timer: Any | None = None, tokenizer: str | None = None
+    ) -> None:
         self.stages = list(stages)
         self.mode = mode
+        # run.tokenizer: text-rewriting stages then record tokens before and after, for the per-stage stats.
+        self.tokenizer = tokenizer
         # A Spark accumulator of {stage_id: seconds}; None outside Spark.
         self.timer = timer
         self._ready = False
@@ -205,6 +209,15 @@ class FusedPass:
             fields["chars_before"] = [len(t) for t in before]
             fields["chars_after"] = [len(t) for t in after]
             fields["words_before"] = view.per_doc("thresher.words", count_words)
+            if self.tokenizer is not None:
+                from thresher.text.tokens import token_counter
+
+                counter = token_counter(self.tokenizer)
+                tokens_before = counter.count(before)
+                tokens_after = tokens_before.copy()
+                changed = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+                tokens_after[changed] = counter.count([after[i] for i in changed])
+                fields["tokens_before"], fields["tokens_after"] = tokens_before, tokens_after
             state.rewrite(rows, after)
             fields["words_after"] = DocBatch(state, rows).per_doc("thresher.words", count_words)
         struct = _struct_array(stage.result_type(), fields, rows, state.size)

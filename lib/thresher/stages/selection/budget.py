@@ -1,4 +1,4 @@
-"""`budget`: keep the best documents up to a word (token) or document budget, with mixture weights.
+"""`budget`: keep the best documents up to a word, token (`run.tokenizer`) or document budget, with mixture weights.
 
 Documents are ranked by a score (a weighted sum of score columns, e.g. `quality_fasttext.score`; higher is
 better; documents with a null score rank last; ties by doc_id). With `mixture_by` (a column such as `source`
@@ -27,6 +27,7 @@ from thresher.select.ranking import GROUP, RUNNING, VALUE, OrderKey, running_tot
 from thresher.select.result import attach
 from thresher.stages.base import GlobalStage, StageContext, StageParams, StageReport
 from thresher.stages.registry import register
+from thresher.token_columns import token_count
 
 OVER_BUDGET = "over_budget"
 _MAX_GROUPS = 10_000
@@ -34,7 +35,8 @@ _NO_GROUP = "(none)"
 
 
 class BudgetParams(StageParams):
-    unit: Literal["words", "docs"] = "words"
+    # words: whitespace words; tokens: tokens of run.tokenizer; docs: documents.
+    unit: Literal["words", "tokens", "docs"] = "words"
     budget: int = Field(default=0, ge=0)
     # Score column (dotted path) -> weight; the ranking score is the weighted sum. Empty: rank by doc_id only.
     scores: dict[str, float] = Field(default_factory=dict)
@@ -47,7 +49,7 @@ class BudgetParams(StageParams):
     @model_validator(mode="after")
     def _consistent(self) -> BudgetParams:
         if self.budget <= 0:
-            raise ValueError("budget: required, a positive number of words or documents")
+            raise ValueError("budget: required, a positive number of words, tokens or documents")
         if self.mixture and not self.mixture_by:
             raise ValueError("mixture weights need mixture_by (the column whose values they weight)")
         if any(w < 0 for w in self.mixture.values()):
@@ -72,11 +74,14 @@ class Budget(GlobalStage):
             StructField("quota", LongType()),
         ]
 
+    def needs_tokenizer(self) -> bool:
+        return self.params.unit == "tokens"
+
     def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
         report = StageReport()
         p = self.params
         self._check_columns(df)
-        size = words_column(F.col(TEXT)) if p.unit == "words" else F.lit(1).cast("long")
+        size = self._size(ctx)
         frame = df.select(DOC_ID, self._group().alias(GROUP), size.alias(VALUE), self._score().alias("_score"))
         totals = frame.groupBy(GROUP).agg(F.sum(VALUE).alias("total"), F.count(F.lit(1)).alias("docs"))
         groups = sorted(totals.limit(_MAX_GROUPS + 1).collect(), key=lambda r: r[GROUP])
@@ -124,6 +129,15 @@ class Budget(GlobalStage):
                 F.col("_quota").alias("quota"),
             ],
         ), report
+
+    def _size(self, ctx: StageContext) -> Column:
+        if self.params.unit == "docs":
+            return F.lit(1).cast("long")
+        if self.params.unit == "words":
+            return words_column(F.col(TEXT))
+        if ctx.tokenizer is None:
+            raise ThresherError(f"stage {self.id}: unit tokens needs run.tokenizer (a tokenizer file)")
+        return token_count(F.col(TEXT), ctx.tokenizer)
 
     def _weight(self, group: str) -> float:
         p = self.params
