@@ -22,6 +22,7 @@ p(b|<s>) = 2/3 * 7/24 = 7/36.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 HAND_CORPUS = ["a b", "a b", "b a"]
 HAND_PROBS = {
@@ -87,8 +88,7 @@ def conditional_log10(model, context: list[str], word: str) -> float:
 def arpa_unigrams(path) -> list[str]:
     """The words of an ARPA file's 1-gram section."""
     words, inside = [], False
-    for line in open(path, encoding="utf-8"):
-        line = line.rstrip("\n")
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line == "\\1-grams:":
             inside = True
         elif inside and line.startswith("\\"):

@@ -212,8 +212,14 @@ def estimate(raw: DataFrame, options: LMOptions) -> Estimate:
     pruned = _by_order(F.col("n"), rules) if rules else F.lit(False)
     counted = (
         grams.join(extensions, ["n", "ngram"], "left")
-        .select("n", "ngram", "first", "context", "lower", adjusted.cast("long").alias("a"))
-        .withColumn("pruned", F.coalesce(pruned, F.lit(False)))
+        .select(
+            "n",
+            "ngram",
+            "context",
+            "lower",
+            adjusted.cast("long").alias("a"),
+            F.coalesce(pruned, F.lit(False)).alias("pruned"),
+        )
         .persist()
     )
     counts_of_counts: dict[int, dict[int, int]] = {n: {} for n in range(1, order + 1)}
@@ -266,7 +272,8 @@ def estimate(raw: DataFrame, options: LMOptions) -> Estimate:
             prob = level.select("ngram", (F.col("u") + F.lit(uniform)).alias("p")).unionByName(unk)
         else:
             lower = probabilities[-1].select(F.col("ngram").alias("lower"), F.col("p").alias("p_lower"))
-            prob = level.join(lower, "lower").select("ngram", (F.col("u") + F.col("gamma") * F.col("p_lower")).alias("p"))
+            interpolated = F.col("u") + F.col("gamma") * F.col("p_lower")
+            prob = level.join(lower, "lower").select("ngram", interpolated.alias("p"))
         prob = prob.persist()
         persisted.append(prob)
         probabilities.append(prob)
