@@ -101,7 +101,9 @@ def print_summary(summary: LMSummary, output: str, seconds: float, out: TextIO) 
     if summary.discount_fallback_orders:
         print(f"orders {summary.discount_fallback_orders}: too little data for discounts, used 0.5 1 1.5", file=out)
     heldout = summary.extra.get("heldout")
-    if heldout and heldout["docs"]:
+    if heldout and heldout.get("not_scored"):
+        print(f"hold-out ({heldout['docs']} docs) not scored: {heldout['not_scored']}", file=out)
+    elif heldout and heldout["docs"]:
         cuts = ", ".join(f"p{p} {v:.1f}" for p, v in heldout["perplexity_percentiles"].items())
         print(f"hold-out ({heldout['docs']} docs) perplexity: {cuts}", file=out)
     print(f"wrote {output} and {summary_path(output)}", file=out)

@@ -4,6 +4,7 @@ executors) for the perplexity percentiles that the `perplexity` stage's buckets 
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import QUARANTINE, ingest
 from thresher.io.inputs import plan_inputs
 from thresher.models.ngram_lm import (
+    MISSING_EXTRA,
     LMOptions,
     LMSummary,
     load_kenlm,
@@ -93,7 +95,10 @@ def _in_language(documents: DataFrame, language: str | None) -> DataFrame:
 
 
 def _heldout_perplexities(heldout: DataFrame, model_path: str, points: tuple[int, ...]) -> dict:
-    """Percentiles and mean of the held-out documents' perplexities, scored on the executors."""
+    """Percentiles and mean of the held-out documents' perplexities, scored on the executors (with KenLM: without
+    the `lm` extra the model is trained but not scored)."""
+    if importlib.util.find_spec("kenlm") is None:
+        return {"scored": 0, "perplexity_percentiles": {}, "not_scored": MISSING_EXTRA}
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         model = load_kenlm(model_path)

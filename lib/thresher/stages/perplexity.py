@@ -36,6 +36,7 @@ HEAD, MIDDLE, TAIL = "head", "middle", "tail"
 class PerplexityParams(StageParams):
     models: dict[str, ConfigPath] = Field(
         default_factory=dict,
+        validate_default=True,
         description=(
             "Language code -> KenLM model (ARPA from `thresher train-lm`, or a KenLM binary; local path or URI). "
             "Documents are matched by their language's base code (en_Latn, eng -> en)."
