@@ -14,11 +14,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField, StructType
 
-from thresher.conf import FieldMap, InputConfig
 from thresher.errors import InputError
-from thresher.io.delta import DeltaStore, resolve_format
-from thresher.io.ingest import QUARANTINE, ingest
-from thresher.io.inputs import plan_inputs
+from thresher.io.corpus import read_corpus
+from thresher.io.ingest import QUARANTINE
+from thresher.io.spec import CorpusFields, CorpusSpec
 from thresher.models.ngram_lm import (
     MISSING_EXTRA,
     LMOptions,
@@ -50,15 +49,14 @@ class LMTrainRequest:
 
 
 def train_lm_from_inputs(spark: SparkSession, request: LMTrainRequest) -> LMSummary:
-    config = InputConfig(
+    corpus = CorpusSpec(
         path=list(request.inputs),
         format=request.format,  # type: ignore[arg-type]
         source="lm_corpus",
-        fields=FieldMap(id=request.id_field, text=request.text_field, url=None, meta=[]),
+        fields=CorpusFields(id=request.id_field, text=request.text_field, url=None, meta=[]),
     )
-    store = DeltaStore(spark, resolve_format(spark, "auto"))
     started = time.perf_counter()
-    with ingest(spark, plan_inputs(spark, (config,)), store) as records:
+    with read_corpus(spark, [corpus]) as records:
         documents = records.where(F.col(QUARANTINE).isNull())
         documents = _in_language(documents, request.language)
         key = F.concat_ws("\u0000", F.col(SOURCE), F.col(DOC_ID))
