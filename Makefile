@@ -50,8 +50,8 @@ $(AIRFLOW_STAMP): constraints.txt
 
 demo: venv
 	rm -rf $(DEMO_DIR)
-	$(BIN)/thresher demo-corpus $(DEMO_DIR)/corpus.jsonl --docs 3000
-	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
+	$(BIN)/thresher demo-corpus $(DEMO_DIR)/crawl.warc.gz
+	$(BIN)/thresher run conf/demo_warc.yaml --input $(DEMO_DIR)/crawl.warc.gz --output $(DEMO_DIR)/run
 
 # The README's picture of a report: the demo run's report.html in headless Chromium (Debian's package).
 report-screenshot: venv

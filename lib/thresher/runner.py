@@ -43,7 +43,7 @@ from thresher.schema import CANONICAL_COLUMNS, KEEP, REASON, STAGE, STATS_SCHEMA
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.fused import FusedPass
-from thresher.stats import StageTiming, ingest_stats, segment_stats
+from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
 
 log = logging.getLogger("thresher")
 
@@ -319,12 +319,14 @@ class Runner:
             self._append_stats([ingest_stats(checkpoint, manifest["run_id"], self.mode, timing)])
             manifest["segments"].setdefault(name, {})["stats_seconds"] = time.perf_counter() - clock
         row = self.stats_rows["ingest"]
+        skipped = skipped_total(row)
         log.info(
-            "%s: %d records -> %d documents, %d quarantined (%.1f s, %.0f records/s)",
+            "%s: %d records -> %d documents, %d quarantined, %d skipped (%.1f s, %.0f records/s)",
             name,
             row["docs_in"],
             row["docs_out"],
-            row["docs_excluded"],
+            row["docs_excluded"] - skipped,
+            skipped,
             row["wall_seconds"],
             row["docs_per_second"] or 0.0,
         )
@@ -425,11 +427,13 @@ class Runner:
             "kept": self.store.read(self.layout.kept).count(),
             "excluded": self.store.read(self.layout.excluded).count(),
             "quarantine": self.store.read(self.layout.quarantine).count(),
+            # Records that are not documents by design (WARC requests, non-HTML responses, ...).
+            "skipped": skipped_total(self.stats_rows["ingest"]),
         }
-        if totals["kept"] + totals["excluded"] + totals["quarantine"] != totals["input_records"]:
+        if totals["kept"] + totals["excluded"] + totals["quarantine"] + totals["skipped"] != totals["input_records"]:
             raise InvariantError(
                 f"{totals['input_records']} input records but kept {totals['kept']} + excluded "
-                f"{totals['excluded']} + quarantine {totals['quarantine']}"
+                f"{totals['excluded']} + quarantine {totals['quarantine']} + skipped {totals['skipped']}"
             )
         manifest["totals"] = totals
         manifest["status"] = "succeeded"
@@ -442,11 +446,12 @@ class Runner:
         }
         write_manifest(self.layout.manifest, manifest)
         log.info(
-            "done: %d input records -> %d kept, %d excluded, %d quarantined; output in %s",
+            "done: %d input records -> %d kept, %d excluded, %d quarantined, %d skipped; output in %s",
             totals["input_records"],
             totals["kept"],
             totals["excluded"],
             totals["quarantine"],
+            totals["skipped"],
             self.layout.root,
         )
         return totals

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from pyspark.sql.types import (
 )
 
 from thresher.errors import InvariantError
-from thresher.io.ingest import QUARANTINE
+from thresher.io.ingest import QUARANTINE, SKIPPED
 from thresher.plan import Segment
 from thresher.schema import KEEP, REASON, REWRITE_FIELDS, TEXT
 from thresher.signal_bins import Bins, choose_bins
@@ -46,6 +46,8 @@ UNDETERMINED_LANGUAGE = "und"
 UNSPECIFIED_REASON = "unspecified"
 # Histogram key of NaN and infinite values.
 NON_FINITE = "non_finite"
+# Ingest metrics `skipped.<kind>`: input records that are not documents by design (see thresher.io.warc).
+SKIPPED_METRIC = "skipped."
 
 
 # Characters and words of a checkpoint's stored text, computed once per row for all the stages' sums.
@@ -70,7 +72,13 @@ class StageTiming:
 
 
 def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming) -> dict[str, Any]:
+    """Records -> documents; quarantine reasons in `reason_counts`, records skipped by design (WARC requests,
+    non-HTML, ...) per kind in `metrics` as `skipped.<kind>`; docs_excluded counts both."""
     is_doc = F.col(QUARANTINE).isNull()
+    skipped = skipped_counts(checkpoint)
+    if skipped:
+        is_doc = is_doc & F.col(SKIPPED).isNull()
+        timing = replace(timing, metrics={**timing.metrics, **{f"{SKIPPED_METRIC}{k}": v for k, v in skipped.items()}})
     text = F.col(TEXT)
     row = checkpoint.agg(
         F.count(F.lit(1)).alias("records"),
@@ -78,9 +86,10 @@ def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTi
         F.coalesce(F.sum(F.when(is_doc, F.length(text))), F.lit(0)).alias("chars"),
         F.coalesce(F.sum(F.when(is_doc, words_column(text))), F.lit(0)).alias("words"),
     ).first()
+    is_quarantined = F.col(QUARANTINE).isNotNull()
     reasons = {
         r["reason"]: int(r["count"])
-        for r in checkpoint.where(~is_doc).groupBy(F.col("quarantine.reason").alias("reason")).count().collect()
+        for r in checkpoint.where(is_quarantined).groupBy(F.col("quarantine.reason").alias("reason")).count().collect()
     }
     quarantined = int(row["records"]) - int(row["docs"])
     return _row(
@@ -101,6 +110,20 @@ def ingest_stats(checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTi
         reason_counts=reasons,
         signals={},
     )
+
+
+def skipped_counts(checkpoint: DataFrame) -> dict[str, int]:
+    """Records skipped by design per kind (empty for inputs without such records)."""
+    if SKIPPED not in checkpoint.columns:
+        return {}
+    rows = checkpoint.where(F.col(SKIPPED).isNotNull()).groupBy(SKIPPED).count().collect()
+    return {r[SKIPPED]: int(r["count"]) for r in rows}
+
+
+def skipped_total(ingest_row: dict[str, Any]) -> int:
+    """Skipped records of an ingest stats row (its `skipped.<kind>` metrics)."""
+    metrics = ingest_row.get("metrics") or {}
+    return int(sum(v for k, v in metrics.items() if k.startswith(SKIPPED_METRIC)))
 
 
 def segment_stats(

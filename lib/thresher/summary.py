@@ -7,6 +7,7 @@ from typing import TextIO
 from thresher.io import fs
 from thresher.layout import OutputLayout
 from thresher.runner import RunResult
+from thresher.stats import SKIPPED_METRIC
 
 
 def print_summary(result: RunResult, out: TextIO) -> None:
@@ -25,6 +26,9 @@ def print_summary(result: RunResult, out: TextIO) -> None:
         top = sorted(row["reason_counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
         if top:
             print(f"{'':<22}reasons: " + ", ".join(f"{k} {v}" for k, v in top), file=out)
+        skipped = _skipped_kinds(row)
+        if skipped:
+            print(f"{'':<22}skipped: " + ", ".join(f"{k} {v}" for k, v in skipped[:6]), file=out)
     if result.stopped_after:
         print(
             f"\nstopped after {result.stopped_after} (--until); run without --until to finish the pipeline and "
@@ -39,7 +43,7 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     totals = result.totals
     print(
         f"\n{totals['input_records']} input records = {totals['kept']} kept + {totals['excluded']} excluded + "
-        f"{totals['quarantine']} quarantined",
+        f"{totals['quarantine']} quarantined" + (f" + {totals['skipped']} skipped" if totals.get("skipped") else ""),
         file=out,
     )
     if result.reused:
@@ -50,3 +54,10 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     print(f"  {'manifest':<11}{layout.manifest}", file=out)
     if fs.exists(layout.report):
         print(f"  {'report':<11}{layout.report}", file=out)
+
+
+def _skipped_kinds(row: dict) -> list[tuple[str, int]]:
+    """(kind, records) skipped by design at ingest (WARC requests, non-HTML, ...), most frequent first."""
+    metrics = row.get("metrics") or {}
+    kinds = [(k.removeprefix(SKIPPED_METRIC), int(v)) for k, v in metrics.items() if k.startswith(SKIPPED_METRIC)]
+    return sorted(kinds, key=lambda kv: (-kv[1], kv[0]))
