@@ -427,13 +427,15 @@ class Runner:
             "kept": self.store.read(self.layout.kept).count(),
             "excluded": self.store.read(self.layout.excluded).count(),
             "quarantine": self.store.read(self.layout.quarantine).count(),
-            # Records that are not documents by design (WARC requests, non-HTML responses, ...).
-            "skipped": skipped_total(self.stats_rows["ingest"]),
         }
-        if totals["kept"] + totals["excluded"] + totals["quarantine"] + totals["skipped"] != totals["input_records"]:
+        # Records that are not documents by design (WARC requests, non-HTML responses, ...), when there are any.
+        skipped = skipped_total(self.stats_rows["ingest"])
+        if skipped:
+            totals["skipped"] = skipped
+        if totals["kept"] + totals["excluded"] + totals["quarantine"] + skipped != totals["input_records"]:
             raise InvariantError(
                 f"{totals['input_records']} input records but kept {totals['kept']} + excluded "
-                f"{totals['excluded']} + quarantine {totals['quarantine']} + skipped {totals['skipped']}"
+                f"{totals['excluded']} + quarantine {totals['quarantine']} + skipped {skipped}"
             )
         manifest["totals"] = totals
         manifest["status"] = "succeeded"
@@ -451,7 +453,7 @@ class Runner:
             totals["kept"],
             totals["excluded"],
             totals["quarantine"],
-            totals["skipped"],
+            skipped,
             self.layout.root,
         )
         return totals

@@ -32,7 +32,9 @@ class ExtractParams(StageParams):
     include_comments: bool = Field(default=False, description="trafilatura: keep user comments under the text")
     include_tables: bool = Field(default=True, description="trafilatura: keep the text of tables")
     include_links: bool = Field(default=False, description="trafilatura: keep link targets in the text")
-    deduplicate: bool = Field(default=False, description="trafilatura: drop repeated segments within a page")
+    deduplicate: bool = Field(
+        default=True, description="trafilatura: drop segments repeated within a page (FineWeb/datatrove: on)"
+    )
     main_content: bool = Field(
         default=True, description="resiliparse: only main-content elements (else every visible text)"
     )

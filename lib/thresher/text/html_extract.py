@@ -1,7 +1,8 @@
 """HTML -> main text with trafilatura or Resiliparse, under a per-document time limit (Spark-free).
 
 trafilatura is called exactly as a user would call `trafilatura.extract` with the same options (the benchmark
-checks the texts are identical); FineWeb's settings are the defaults: favour precision, no comments.
+checks the texts are identical); FineWeb's settings (datatrove's `Trafilatura` step) are the defaults: favour
+precision, no comments, deduplicate.
 Resiliparse's `extract_plain_text(main_content=True)` is the fast option (DCLM's choice).
 
 trafilatura can loop for minutes on pathological pages. A document over its time limit is interrupted by a
@@ -40,7 +41,7 @@ class ExtractOptions:
     include_comments: bool = False
     include_tables: bool = True
     include_links: bool = False
-    deduplicate: bool = False
+    deduplicate: bool = True
     # Resiliparse: only main-content elements (heuristics), keep paragraphs and list structure.
     main_content: bool = True
     preserve_formatting: bool = True
