@@ -20,7 +20,7 @@ LINT_PATHS := $(wildcard lib tests bench jobs)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: reference-venv venv models-venv airflow-venv demo test lint bench dist dist-env clean report-screenshot
+.PHONY: reference-venv reference-warc-venv venv models-venv airflow-venv demo test lint bench dist dist-env clean report-screenshot
 
 venv: $(STAMP)
 
@@ -50,8 +50,8 @@ $(AIRFLOW_STAMP): constraints.txt
 
 demo: venv
 	rm -rf $(DEMO_DIR)
-	$(BIN)/thresher demo-corpus $(DEMO_DIR)/corpus.jsonl --docs 3000
-	$(BIN)/thresher run conf/demo.yaml --input $(DEMO_DIR)/corpus.jsonl --output $(DEMO_DIR)/run
+	$(BIN)/thresher demo-corpus $(DEMO_DIR)/crawl.warc.gz
+	$(BIN)/thresher run conf/demo_warc.yaml --input $(DEMO_DIR)/crawl.warc.gz --output $(DEMO_DIR)/run
 
 # The README's picture of a report: the demo run's report.html in headless Chromium (Debian's package).
 report-screenshot: venv
@@ -75,12 +75,22 @@ lint: venv
 REFERENCE_VENV := build/venvs/datatrove
 reference-venv: $(REFERENCE_VENV)/.installed
 
+# datatrove's WarcReader + Trafilatura for bench/warc_extract.py (its own venv: trafilatura and warcio pinned there).
+WARC_REFERENCE_VENV := build/venvs/datatrove-warc
+reference-warc-venv: $(WARC_REFERENCE_VENV)/.installed
+
+$(WARC_REFERENCE_VENV)/.installed:
+	$(PYTHON) -m venv $(WARC_REFERENCE_VENV)
+	$(WARC_REFERENCE_VENV)/bin/python -m pip install -q --disable-pip-version-check datatrove==0.10.1 warcio==1.8.1 \
+		trafilatura==2.3.1 lxml_html_clean==0.4.6 faust-cchardet python-magic
+	touch $@
+
 $(REFERENCE_VENV)/.installed:
 	$(PYTHON) -m venv $(REFERENCE_VENV)
 	$(REFERENCE_VENV)/bin/python -m pip install -q --disable-pip-version-check datatrove==0.10.1 spacy==3.8.18 regex
 	touch $@
 
-bench: models-venv reference-venv
+bench: models-venv reference-venv reference-warc-venv
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models,bench]'
 	$(BIN)/python -m bench.run_all
 

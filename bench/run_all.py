@@ -106,6 +106,18 @@ def _tokens_decontam(r: dict) -> str:
     )
 
 
+def _warc_extract(r: dict) -> str:
+    q, t = r["quality"], r["throughput"]
+    return (
+        f"with/without snippets: trafilatura {q['thresher_trafilatura']['with_found']:.1%}/"
+        f"{q['thresher_trafilatura']['without_absent']:.1%} ({q['identical_to_direct']}/{q['pages']} identical to "
+        f"trafilatura), resiliparse {q['thresher_resiliparse']['with_found']:.1%}/"
+        f"{q['thresher_resiliparse']['without_absent']:.1%}; per core vs datatrove: trafilatura "
+        f"{t['ratio_trafilatura_vs_datatrove']:.2f}x (target >= 1.2x), resiliparse "
+        f"{t['ratio_resiliparse_vs_datatrove']:.1f}x (target >= 5x)"
+    )
+
+
 BENCHMARKS = (
     Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
     Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814"), _quality_speed),
@@ -122,6 +134,7 @@ BENCHMARKS = (
     Benchmark("select_dsir", (), _dsir),
     Benchmark("report_stats", ("--docs", "20000"), _report_stats),
     Benchmark("tokens_decontam", (), _tokens_decontam),
+    Benchmark("warc_extract", (), _warc_extract),
 )
 
 

@@ -48,7 +48,8 @@ class InputConfig(_Model):
     path: list[str] = Field(min_length=1, description="file, directory or glob; a list reads several")
     # `run`: the output directory of an earlier thresher run; its kept/ documents are read with every column
     # (scores and decisions included) as they are ("score once, select many"). `auto` recognises run outputs.
-    format: Literal["auto", "jsonl", "parquet", "delta", "run"] = "auto"
+    # `warc` / `wet`: Common Crawl style archives (.warc[.gz], .warc.wet[.gz]); `auto` tells them by file name.
+    format: Literal["auto", "jsonl", "parquet", "delta", "run", "warc", "wet"] = "auto"
     # Value of the `source` column; defaults to the input's file or directory name (several paths: their names
     # joined by '+').
     source: str | None = None

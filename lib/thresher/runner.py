@@ -50,7 +50,7 @@ from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.dedup_index import update_dedup_indexes
 from thresher.stages.fused import FusedPass
-from thresher.stats import StageTiming, ingest_stats, segment_stats
+from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
 from thresher.stats_table import StatsTable
 from thresher.token_columns import with_tokens
 
@@ -304,12 +304,14 @@ class Runner:
             self.stats.write([ingest_stats(checkpoint, manifest.run_id, self.mode, timing, self.config.run.tokenizer)])
             manifest.segments[step.name].stats_seconds = time.perf_counter() - clock
         row = self.stats["ingest"]
+        skipped = skipped_total(row)
         log.info(
-            "%s: %d records -> %d documents, %d quarantined (%s)",
+            "%s: %d records -> %d documents, %d quarantined, %d skipped (%s)",
             step.name,
             row.docs_in,
             row.docs_out,
-            row.docs_excluded,
+            row.docs_excluded - skipped,
+            skipped,
             _speed(row, "records"),
         )
         write_manifest(self.layout.manifest, manifest)
@@ -415,10 +417,14 @@ class Runner:
             "excluded": self.store.read(self.layout.excluded).count(),
             "quarantine": self.store.read(self.layout.quarantine).count(),
         }
-        if totals["kept"] + totals["excluded"] + totals["quarantine"] != totals["input_records"]:
+        # Records that are not documents by design (WARC requests, non-HTML responses, ...), when there are any.
+        skipped = skipped_total(self.stats["ingest"])
+        if skipped:
+            totals["skipped"] = skipped
+        if totals["kept"] + totals["excluded"] + totals["quarantine"] + skipped != totals["input_records"]:
             raise InvariantError(
                 f"{totals['input_records']} input records but kept {totals['kept']} + excluded "
-                f"{totals['excluded']} + quarantine {totals['quarantine']}"
+                f"{totals['excluded']} + quarantine {totals['quarantine']} + skipped {skipped}"
             )
         manifest.totals = totals
         # After the final tables: a run killed before this point adds nothing to a dedup index.
@@ -436,11 +442,12 @@ class Runner:
         }
         write_manifest(self.layout.manifest, manifest)
         log.info(
-            "done: %d input records -> %d kept, %d excluded, %d quarantined; output in %s",
+            "done: %d input records -> %d kept, %d excluded, %d quarantined, %d skipped; output in %s",
             totals["input_records"],
             totals["kept"],
             totals["excluded"],
             totals["quarantine"],
+            skipped,
             self.layout.root,
         )
         return totals

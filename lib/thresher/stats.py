@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,7 +30,7 @@ from pyspark.sql.types import (
 from thresher.core.records import StageStats
 from thresher.core.words import words_column
 from thresher.errors import InvariantError
-from thresher.io.ingest import QUARANTINE
+from thresher.io.ingest import QUARANTINE, SKIPPED
 from thresher.plan import Segment
 from thresher.schema import KEEP, REASON, REWRITE_FIELDS, REWRITTEN_TEXT, TEXT
 from thresher.signal_bins import Bins, choose_bins
@@ -47,6 +47,8 @@ UNDETERMINED_LANGUAGE = "und"
 UNSPECIFIED_REASON = "unspecified"
 # Histogram key of NaN and infinite values.
 NON_FINITE = "non_finite"
+# Ingest metrics `skipped.<kind>`: input records that are not documents by design (see thresher.io.warc).
+SKIPPED_METRIC = "skipped."
 
 
 # Characters and words of a checkpoint's stored text, computed once per row for all the stages' sums.
@@ -69,7 +71,13 @@ class StageTiming:
 def ingest_stats(
     checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming, tokenizer: str | None = None
 ) -> StageStats:
+    """Records -> documents; quarantine reasons in `reason_counts`, records skipped by design (WARC requests,
+    non-HTML, ...) per kind in `metrics` as `skipped.<kind>`; docs_excluded counts both."""
     is_doc = F.col(QUARANTINE).isNull()
+    skipped = skipped_counts(checkpoint)
+    if skipped:
+        is_doc = is_doc & F.col(SKIPPED).isNull()
+        timing = replace(timing, metrics={**timing.metrics, **{f"{SKIPPED_METRIC}{k}": v for k, v in skipped.items()}})
     text = F.col(TEXT)
     tokens = [] if tokenizer is None else [F.coalesce(F.sum(F.when(is_doc, _tokens(text, tokenizer))), F.lit(0))]
     row = checkpoint.agg(
@@ -80,9 +88,10 @@ def ingest_stats(
         *(t.alias("tokens") for t in tokens),
     ).first()
     ingest_tokens = int(row["tokens"]) if tokenizer is not None else None
+    is_quarantined = F.col(QUARANTINE).isNotNull()
     reasons = {
         r["reason"]: int(r["count"])
-        for r in checkpoint.where(~is_doc).groupBy(F.col("quarantine.reason").alias("reason")).count().collect()
+        for r in checkpoint.where(is_quarantined).groupBy(F.col("quarantine.reason").alias("reason")).count().collect()
     }
     quarantined = int(row["records"]) - int(row["docs"])
     return _row(
@@ -111,6 +120,19 @@ def _tokens(text: Column, tokenizer: str) -> Column:
     from thresher.token_columns import token_count
 
     return token_count(text, tokenizer)
+
+
+def skipped_counts(checkpoint: DataFrame) -> dict[str, int]:
+    """Records skipped by design per kind (empty for inputs without such records)."""
+    if SKIPPED not in checkpoint.columns:
+        return {}
+    rows = checkpoint.where(F.col(SKIPPED).isNotNull()).groupBy(SKIPPED).count().collect()
+    return {r[SKIPPED]: int(r["count"]) for r in rows}
+
+
+def skipped_total(ingest: StageStats) -> int:
+    """Skipped records of an ingest stats row (its `skipped.<kind>` metrics)."""
+    return int(sum(v for k, v in ingest.metrics.items() if k.startswith(SKIPPED_METRIC)))
 
 
 def segment_stats(

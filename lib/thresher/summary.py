@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from thresher.core.records import StageStats
 from thresher.io import fs
 from thresher.layout import OutputLayout
 from thresher.runner import RunResult
+from thresher.stats import SKIPPED_METRIC
 
 # Reasons listed per stage; more are summarised as "+N more" (the report and stats/ have them all).
 TOP_REASONS = 6
@@ -39,6 +41,9 @@ def print_summary(result: RunResult, out: TextIO) -> None:
         reasons = format_reasons(row["reason_counts"])
         if reasons:
             print(f"{'':<22}reasons: {reasons}", file=out)
+        skipped = _skipped_kinds(row)
+        if skipped:
+            print(f"{'':<22}skipped: " + ", ".join(f"{k} {v}" for k, v in skipped[:6]), file=out)
     if any(len(stages) > 1 for stages in _stages_by_segment(result.stats).values()):
         print("docs/s: per pass over the data (stages fused in one pass share it)", file=out)
     if result.stopped_after:
@@ -55,7 +60,7 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     totals = result.totals
     print(
         f"\n{totals['input_records']} input records = {totals['kept']} kept + {totals['excluded']} excluded + "
-        f"{totals['quarantine']} quarantined",
+        f"{totals['quarantine']} quarantined" + (f" + {totals['skipped']} skipped" if totals.get("skipped") else ""),
         file=out,
     )
     if result.reused:
@@ -98,3 +103,10 @@ def _stages_by_segment(rows: list[dict]) -> dict[str, list[dict]]:
 
 def _count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
+
+
+def _skipped_kinds(row: StageStats) -> list[tuple[str, int]]:
+    """(kind, records) skipped by design at ingest (WARC requests, non-HTML, ...), most frequent first."""
+    metrics = row.metrics
+    kinds = [(k.removeprefix(SKIPPED_METRIC), int(v)) for k, v in metrics.items() if k.startswith(SKIPPED_METRIC)]
+    return sorted(kinds, key=lambda kv: (-kv[1], kv[0]))

@@ -51,6 +51,7 @@ from thresher.io.jsonl import (
     parse_record,
 )
 from thresher.io.layout import OutputLayout
+from thresher.io.warc import WarcOptions, iter_records, open_seekable
 from thresher.schema import (
     DOC_ID,
     DOCUMENT_SCHEMA,
@@ -67,6 +68,9 @@ from thresher.schema import (
 ORIGINAL_TEXT = "original_text"
 
 QUARANTINE = "quarantine"
+# Records that are not documents by design (WARC requests, metadata, non-HTML responses, ...): the kind, null
+# for documents and quarantined records. Only inputs that have such records (WARC/WET) add the column.
+SKIPPED = "skipped"
 QUARANTINE_TYPE = StructType(
     [
         StructField("reason", StringType(), True),
@@ -110,6 +114,8 @@ def read_records(spark: SparkSession, planned: list[PlannedInput], store: DeltaS
     for item in planned:
         if item.format == "jsonl":
             frames.append(_jsonl_records(spark, item))
+        elif item.format in ("warc", "wet"):
+            frames.append(_warc_records(spark, item))
         elif item.format == "run":
             frames.append(_run_records(item, store))
         else:
@@ -138,7 +144,8 @@ def resolve_ids(records: DataFrame) -> DataFrame:
     fallback = F.substring(
         F.sha2(F.concat_ws("\u0000", F.col("origin.file"), F.col("origin.offset").cast("string")), 256), 1, 32
     )
-    valid_with_id = records.where(F.col("q_reason").isNull() & F.col("input_id").isNotNull())
+    not_skipped = F.col(SKIPPED).isNull() if SKIPPED in records.columns else F.lit(True)
+    valid_with_id = records.where(F.col("q_reason").isNull() & F.col("input_id").isNotNull() & not_skipped)
     repeated = (
         valid_with_id.groupBy("input_id")
         .agg(F.count(F.lit(1)).alias("_n"), F.min(F.struct("origin.file", "origin.offset")).alias("_first"))
@@ -178,7 +185,7 @@ def resolve_ids(records: DataFrame) -> DataFrame:
             F.col("input_id").alias("input_id"),
         ),
     )
-    is_doc = reason.isNull()
+    is_doc = reason.isNull() & not_skipped
     return joined.select(
         F.when(is_doc, doc_id).alias(DOC_ID),
         F.when(is_doc, F.col(TEXT)).alias(TEXT),
@@ -194,8 +201,11 @@ def resolve_ids(records: DataFrame) -> DataFrame:
 def documents(ingested: DataFrame) -> DataFrame:
     """The documents of an ingest checkpoint: DOCUMENT_SCHEMA columns first, then any other columns an input
     brought along (the stage columns of a `run` input); only the quarantine struct is left out."""
-    extra = _extra_columns(ingested, [*DOCUMENT_SCHEMA.fieldNames(), QUARANTINE])
-    return ingested.where(F.col(QUARANTINE).isNull()).select(*DOCUMENT_SCHEMA.fieldNames(), *extra)
+    extra = _extra_columns(ingested, [*DOCUMENT_SCHEMA.fieldNames(), QUARANTINE, SKIPPED])
+    is_doc = F.col(QUARANTINE).isNull()
+    if SKIPPED in ingested.columns:
+        is_doc = is_doc & F.col(SKIPPED).isNull()
+    return ingested.where(is_doc).select(*DOCUMENT_SCHEMA.fieldNames(), *extra)
 
 
 def _extra_columns(frame: DataFrame, known: list[str]) -> list[str]:
@@ -270,6 +280,56 @@ def _jsonl_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
     options = ParseOptions(item.source, item.config.fields, item.config.max_text_chars)
     reader = _JsonlReader(options, item.config.duplicate_ids, item.config.source_by == "file")
     return files.mapInArrow(reader, RECORD_SCHEMA)
+
+
+# -- WARC and WET --------------------------------------------------------------------------------------------
+
+
+class _WarcReader:
+    """Streams the records of whole WARC/WET files on an executor (one task per file); picklable."""
+
+    def __init__(self, options: WarcOptions, dup_policy: str) -> None:
+        self.options = options
+        self.dup_policy = dup_policy
+        self.schema = arrow_schema(WARC_RECORD_SCHEMA)
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for path in batch.column("path").to_pylist():
+                rows: list[dict] = []
+                for row in self._read_file(path):
+                    row["dup_policy"] = self.dup_policy
+                    rows.append(row)
+                    if len(rows) >= _ROWS_PER_BATCH:
+                        yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
+                        rows = []
+                if rows:
+                    yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
+
+    def _read_file(self, path: str) -> Iterator[dict]:
+        try:
+            handle, size = open_seekable(path)
+        except OSError as error:
+            yield {
+                "source": self.options.source,
+                "origin": {"file": path, "line": None, "offset": 0},
+                "q_reason": UNREADABLE_FILE,
+                "q_error": f"{type(error).__name__}: {error}"[:1000],
+            }
+            return
+        with handle:
+            yield from iter_records(path, handle, size, self.options)
+
+
+WARC_RECORD_SCHEMA = StructType([*RECORD_SCHEMA.fields, StructField(SKIPPED, StringType(), True)])
+
+
+def _warc_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
+    paths = [(f.path,) for f in item.files]
+    files = spark.createDataFrame(spark.sparkContext.parallelize(paths, max(1, len(paths))), "path string")
+    # Payloads are HTML bytes: allow for multi-byte characters as the JSON reader does.
+    options = WarcOptions(item.source, max_payload_bytes=item.config.max_text_chars * 4)
+    return files.mapInArrow(_WarcReader(options, item.config.duplicate_ids), WARC_RECORD_SCHEMA)
 
 
 # -- earlier runs ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from thresher.io import fs
 from thresher.io.layout import OutputLayout
 from thresher.io.spec import InputSpec
 
-Format = Literal["jsonl", "parquet", "delta", "run"]
+Format = Literal["jsonl", "parquet", "delta", "run", "warc", "wet"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
 _GLOB_CHARS = re.compile(r"[*?\[{]")
@@ -133,12 +133,16 @@ def _detect_format(config: InputSpec, files: list[InputFile], delta_roots: list[
         return "delta"
     kinds = {_kind(f.path) for f in files}
     kinds.discard(None)
+    if kinds == {"warc", "wet"}:
+        # One reader takes both (responses and WET conversion records).
+        return "warc"
     if len(kinds) == 1:
         return kinds.pop()  # type: ignore[return-value]
     if not kinds:
         names = ", ".join(PurePosixPath(f.path).name for f in files[:3])
         raise InputError(
-            f"input {config.path}: cannot tell the format of {names}; set input.format (jsonl, parquet, delta)"
+            f"input {config.path}: cannot tell the format of {names}; "
+            "set input.format (jsonl, parquet, delta, warc, wet)"
         )
     raise InputError(f"input {config.path}: mixes formats {sorted(kinds)}; use one input per format")
 
@@ -152,6 +156,10 @@ def _kind(path: str) -> Format | None:
         return "jsonl"
     if name.endswith(".parquet"):
         return "parquet"
+    if name.endswith(".wet"):
+        return "wet"
+    if name.endswith(".warc"):
+        return "warc"
     return None
 
 
@@ -159,7 +167,7 @@ def _matches(path: str, fmt: Format) -> bool:
     kind = _kind(path)
     # With an explicit format, files of unknown extension are taken as that format (e.g. shards named
     # `part-00000`); files of another known format are not.
-    return kind is None or kind == fmt
+    return kind is None or kind == fmt or {kind, fmt} == {"warc", "wet"}
 
 
 def _default_source(pattern: str) -> str:
@@ -169,7 +177,7 @@ def _default_source(pattern: str) -> str:
     if not parts:
         return "input"
     name = parts[-1]
-    for suffix in _COMPRESSION_SUFFIXES + _JSONL_SUFFIXES + (".parquet",):
+    for suffix in _COMPRESSION_SUFFIXES + _JSONL_SUFFIXES + (".parquet", ".warc.wet", ".warc"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name or "input"

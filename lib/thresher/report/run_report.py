@@ -26,6 +26,7 @@ from thresher.report.html import (
 )
 from thresher.report.run_data import RunData, StageStats, load_run
 from thresher.report.svg import Bar, Histogram, bar_chart, fmt, histogram_chart
+from thresher.stats import SKIPPED_METRIC
 
 # Languages drawn one by one; the rest are summed as "other".
 TOP_LANGUAGES = 20
@@ -77,7 +78,9 @@ def _overview(data: RunData) -> Section:
         parts.append(
             f'<p class="totals" data-totals>{totals["input_records"]:,} input records = '
             f"<b>{totals['kept']:,} kept</b> + {totals['excluded']:,} excluded + "
-            f"{totals['quarantine']:,} quarantined</p>"
+            f"{totals['quarantine']:,} quarantined"
+            + (f" + {totals['skipped']:,} skipped (not documents by design)" if totals.get("skipped") else "")
+            + "</p>"
         )
     if manifest.error:
         parts.append(paragraph(f"The run failed: {manifest.error}", "down"))
@@ -338,11 +341,26 @@ def _examples(data: RunData) -> Section:
     return Section("examples", f"{verb.capitalize()} documents", parts)
 
 
+def _skipped_paragraph(ingest: StageStats | None) -> list[str]:
+    """Input records skipped by design (WARC requests, non-HTML responses, ...) per kind."""
+    metrics = ingest.metrics if ingest else {}
+    kinds = sorted(
+        ((k.removeprefix(SKIPPED_METRIC), int(v)) for k, v in metrics.items() if k.startswith(SKIPPED_METRIC)),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
+    if not kinds:
+        return []
+    listed = ", ".join(f"{kind} {count:,}" for kind, count in kinds)
+    return [paragraph(f"Skipped by design (not documents, not errors): {listed}.")]
+
+
 def _quarantine(data: RunData) -> Section:
     ingest = _ingest(data)
     reasons = (ingest.reason_counts or {}) if ingest else {}
     if not reasons:
-        return Section("quarantine", "Quarantine", [paragraph("No input record was quarantined.")])
+        return Section(
+            "quarantine", "Quarantine", [paragraph("No input record was quarantined."), *_skipped_paragraph(ingest)]
+        )
     ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
     total = ingest.docs_in if ingest else 0
     bars = [Bar(reason, [count], note=percent(count, total)) for reason, count in ordered]
@@ -356,6 +374,7 @@ def _quarantine(data: RunData) -> Section:
             where = f"{e.file}:{e.line}" if e.line is not None else e.file
             rows.append([reason, count, where, e.error or "", document_text(e.raw or "", len(e.raw or ""))])
     parts.append(table(["reason", "records", "where", "error", "raw record (beginning)"], rows, "quarantine"))
+    parts.extend(_skipped_paragraph(ingest))
     return Section("quarantine", "Quarantine", parts)
 
 

@@ -1,0 +1,50 @@
+"""The reference side of bench/warc_extract.py: datatrove's WarcReader + Trafilatura (FineWeb's extraction step)
+over WARC files. Runs in its own venv (`make reference-warc-venv`), never in thresher's:
+
+    build/venvs/datatrove-warc/bin/python bench/datatrove_warc.py OUT.json FILE.warc.gz [FILE.warc.gz ...]
+
+Writes the documents extracted, the CPU seconds of this process and of its children (datatrove extracts in a
+sandbox subprocess), and the wall seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers import WarcReader
+
+    out, files = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+    # Timeout as thresher's bench uses (datatrove's default is 1 s, too tight on a shared machine).
+    extractor = Trafilatura(favour_precision=True, timeout=10.0)
+    texts = 0
+    chars = 0
+    started_wall = time.perf_counter()
+    started = os.times()
+    for path in files:
+        reader = WarcReader(data_folder=str(path.parent), glob_pattern=path.name, doc_progress=False)
+        for doc in extractor.run(reader.run()):
+            texts += 1
+            chars += len(doc.text)
+    # The sandbox process is reaped when run() ends: its CPU time is in the children's times now.
+    finished = os.times()
+    result = {
+        "documents": texts,
+        "chars": chars,
+        "cpu_seconds": (finished.user - started.user) + (finished.system - started.system),
+        "children_cpu_seconds": (finished.children_user - started.children_user)
+        + (finished.children_system - started.children_system),
+        "wall_seconds": time.perf_counter() - started_wall,
+    }
+    out.write_text(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
