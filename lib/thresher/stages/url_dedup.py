@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StringType, StructField
 
@@ -18,7 +19,9 @@ DUPLICATE_URL = "duplicate_url"
 
 
 class UrlDedupParams(KeepParams):
-    normalization: UrlNormalization = UrlNormalization()
+    normalization: UrlNormalization = Field(
+        default=UrlNormalization(), description="Differences between URLs that are ignored."
+    )
 
 
 @register
