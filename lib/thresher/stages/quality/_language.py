@@ -11,11 +11,10 @@ from typing import Any, Self
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from thresher.core.languages import LANGUAGE_COLUMN
 from thresher.stages.base import StageParams
 from thresher.stages.fused import DocBatch
 from thresher.text.words import base_language
-
-LANGUAGE_COLUMN = "language.lang"
 
 
 class PerLanguageParams(StageParams):
