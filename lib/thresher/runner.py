@@ -116,13 +116,13 @@ class Runner:
         self._check_run_id(existing)
         reused = self.checkpoints.reusable(plan)
         manifest = self._open_manifest(existing, plan, planned)
-        self.stats = StatsTable(self.spark, self.store, self.layout.stats, manifest.run_id)
         steps = steps_of(plan)
         ran: list[str] = []
         try:
+            self.stats = StatsTable(self.spark, self.store, self.layout.stats, manifest.run_id)
             ingested = self._ingest(steps[0], planned, manifest, reused)
             ran.append(steps[0].name)
-            checkpoint, passed = ingested, self.stats["ingest"].docs_out
+            passed = self.stats["ingest"].docs_out
             segment_input = documents(ingested)
             stage_index = 1
             for step, segment in zip(steps[1:], plan.segments, strict=True):

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from thresher.core.records import StageStats
 from thresher.io import fs
 from thresher.layout import OutputLayout
 from thresher.runner import RunResult
+
+
+def _speed(row: StageStats) -> str:
+    return "-" if row.docs_per_second is None else f"{row.docs_per_second:.0f}"
 
 
 def print_summary(result: RunResult, out: TextIO) -> None:
@@ -19,7 +24,7 @@ def print_summary(result: RunResult, out: TextIO) -> None:
         chars_kept = row["chars_out"] / row["chars_in"] if row["chars_in"] else 1.0
         print(
             f"{row['stage']:<22}{row['docs_in']:>10}{row['docs_out']:>10}{row['docs_excluded']:>10}"
-            f"{row['docs_flagged']:>10}{chars_kept:>11.1%}{row['docs_per_second'] or 0:>10.0f}",
+            f"{row['docs_flagged']:>10}{chars_kept:>11.1%}{_speed(row):>10}",
             file=out,
         )
         top = sorted(row["reason_counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
