@@ -266,7 +266,7 @@ class Runner:
             started_at=started.isoformat(),
             finished_at=now().isoformat(),
             stage_seconds=_stage_seconds(stage_ids, wall, seconds),
-            stage_cpu_seconds=dict(seconds or {}),
+            stage_cpu_seconds=_cpu_seconds(stage_ids, seconds),
             metrics=dict(report.metrics),
             details=dict(report.details),
         )
@@ -459,6 +459,13 @@ def _stage_seconds(stage_ids: list[str], wall: float, seconds: dict[str, float] 
     seconds = seconds or {}
     total = sum(seconds.values())
     return {s: wall * (seconds.get(s, 0.0) / total if total else 1 / len(stage_ids)) for s in stage_ids}
+
+
+def _cpu_seconds(stage_ids: list[str], seconds: dict[str, float] | None) -> dict[str, float]:
+    """Worker compute seconds per stage of a row pass (none for a global stage or an unmeasured single stage)."""
+    if seconds is None or (len(stage_ids) == 1 and not seconds):
+        return {}
+    return {s: seconds.get(s, 0.0) for s in stage_ids}
 
 
 def _timing(record: SegmentRecord, stage_id: str, single: bool) -> StageTiming:
