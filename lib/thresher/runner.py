@@ -128,14 +128,14 @@ class Runner:
         self._check_run_id(existing)
         reused = self.checkpoints.reusable(plan)
         manifest = self._open_manifest(existing, plan, planned)
-        self.stats = StatsTable(self.spark, self.store, self.layout.stats, manifest.run_id)
         steps = steps_of(plan)
         ran: list[str] = []
         try:
+            self.stats = StatsTable(self.spark, self.store, self.layout.stats, manifest.run_id)
             ingested = self._ingest(steps[0], planned, manifest, reused)
             ran.append(steps[0].name)
             check_quarantine(self.stats["ingest"], self.config.run.max_quarantine_fraction)
-            checkpoint, passed = ingested, self.stats["ingest"].docs_out
+            passed = self.stats["ingest"].docs_out
             segment_input = documents(ingested)
             stage_index = 1
             for step, segment in zip(steps[1:], plan.segments, strict=True):
@@ -281,7 +281,7 @@ class Runner:
             started_at=started.isoformat(),
             finished_at=now().isoformat(),
             stage_seconds=_stage_seconds(stage_ids, wall, seconds),
-            stage_cpu_seconds=dict(seconds or {}),
+            stage_cpu_seconds=_cpu_seconds(stage_ids, seconds),
             metrics=dict(report.metrics),
             details=dict(report.details),
         )
@@ -508,6 +508,13 @@ def _stage_seconds(stage_ids: list[str], wall: float, seconds: dict[str, float] 
     seconds = seconds or {}
     total = sum(seconds.values())
     return {s: wall * (seconds.get(s, 0.0) / total if total else 1 / len(stage_ids)) for s in stage_ids}
+
+
+def _cpu_seconds(stage_ids: list[str], seconds: dict[str, float] | None) -> dict[str, float]:
+    """Worker compute seconds per stage of a row pass (none for a global stage or an unmeasured single stage)."""
+    if seconds is None or (len(stage_ids) == 1 and not seconds):
+        return {}
+    return {s: seconds.get(s, 0.0) for s in stage_ids}
 
 
 def _timing(record: SegmentRecord, stage_id: str, single: bool) -> StageTiming:

@@ -27,6 +27,7 @@ from pyspark.sql.types import (
     StringType,
 )
 
+from thresher.core.languages import LANGUAGE_FIELD, UNDETERMINED_LANGUAGE
 from thresher.core.records import StageStats
 from thresher.core.words import words_column
 from thresher.errors import InvariantError
@@ -39,10 +40,6 @@ from thresher.stages.base import GlobalStage, Mode, Stage
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 _INTEGRAL = (ByteType, ShortType, IntegerType, LongType)
 _NUMERIC = (*_INTEGRAL, FloatType, DoubleType)
-# A stage whose result has a string field of this name detects each document's language (e.g. `language.lang`):
-# the stats of it and of every later stage count documents per language.
-LANGUAGE_FIELD = "lang"
-UNDETERMINED_LANGUAGE = "und"
 # Reason counted for a document a stage dropped without giving one.
 UNSPECIFIED_REASON = "unspecified"
 # Histogram key of NaN and infinite values.

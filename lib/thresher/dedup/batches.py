@@ -16,14 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from thresher.dedup.columns import CLUSTER, RANK
 from thresher.dedup.minhash import MinHasher, band_keys
 from thresher.dedup.normalize import TextNormalization, normalize_texts
 from thresher.dedup.shingles import Shingles, Unit, shingle_hashes
 from thresher.dedup.urls import UrlNormalization, normalize_url
 from thresher.schema import DOC_ID, TEXT, URL
-
-RANK = "rank"
-CLUSTER = "cluster"
 
 
 class _Batches(ABC):

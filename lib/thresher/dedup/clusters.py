@@ -12,11 +12,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField
 
+from thresher.dedup.columns import CLUSTER, RANK
 from thresher.dedup.keep import kept_member
 from thresher.schema import DOC_ID, KEEP, REASON
 
-CLUSTER = "cluster"
-RANK = "rank"
 DUPLICATE_OF = "duplicate_of"
 CLUSTER_ID = "cluster_id"
 CLUSTER_SIZE = "cluster_size"

@@ -16,9 +16,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from thresher.core.scratch import Scratch
+from thresher.dedup.columns import NODE
 from thresher.errors import ThresherError
 
-NODE = "node"
 COMPONENT = "component"
 _A, _B, _MIN = "a", "b", "m"
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DoubleType, NumericType, StructField, StructType
@@ -26,7 +26,11 @@ RANK_TYPE = StructType([StructField("missing", BooleanType(), True), StructField
 class KeepParams(StageParams):
     """Parameters of the keep policy (a base of the dedup stages' parameters)."""
 
-    keep: KeepPolicy = "smallest_doc_id"
+    keep: KeepPolicy = Field(
+        default="smallest_doc_id",
+        description="Which document of a duplicate group is kept: the smallest doc_id, the longest text, or the "
+        "largest value of `keep_column` (ties by doc_id).",
+    )
     # Dotted path of the column maximised by `keep: max_column` (a top-level column or a stage's field).
     keep_column: str | None = None
 

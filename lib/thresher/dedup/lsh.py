@@ -13,8 +13,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from thresher.core.scratch import Scratch
+from thresher.dedup.columns import NODE
 
-NODE = "node"
 BUCKET = "bucket"
 
 

@@ -378,10 +378,15 @@ def _quarantine(data: RunData) -> Section:
     return Section("quarantine", "Quarantine", parts)
 
 
+def _speed_note(s: StageStats) -> str:
+    # Absent when the run that committed the stage was killed before it could record its time.
+    return "time not recorded" if s.docs_per_second is None else f"{fmt(s.docs_per_second)} docs/s"
+
+
 def _timings(data: RunData, load_seconds: float | None) -> Section:
     if not data.stats:
         return Section("timings", "Timings", [])
-    bars = [Bar(s.stage, [s.wall_seconds], note=f"{fmt(s.docs_per_second or 0)} docs/s") for s in data.stats]
+    bars = [Bar(s.stage, [s.wall_seconds or 0.0], note=_speed_note(s)) for s in data.stats]
     parts = [
         figure(
             bar_chart(bars, ["seconds"], "wall time per stage", "timings"),
@@ -393,8 +398,8 @@ def _timings(data: RunData, load_seconds: float | None) -> Section:
         [
             s.stage,
             s.segment,
-            s.wall_seconds,
-            s.docs_per_second or 0.0,
+            s.wall_seconds if s.wall_seconds is not None else "not recorded",
+            s.docs_per_second if s.docs_per_second is not None else "",
             s.metrics.get("cpu_seconds"),
         ]
         for s in data.stats

@@ -85,7 +85,6 @@ class Extract(RowStage):
     id = "extract"
     Params = ExtractParams
     rewrites_text = True
-    input_columns = ("meta",)
     params: ExtractParams
 
     def signal_fields(self) -> list[StructField]:

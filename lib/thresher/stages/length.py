@@ -11,10 +11,14 @@ from thresher.stages.registry import register
 
 
 class LengthParams(StageParams):
-    min_chars: int = Field(default=0, ge=0)
-    max_chars: int | None = Field(default=None, gt=0)
-    min_words: int = Field(default=0, ge=0)
-    max_words: int | None = Field(default=None, gt=0)
+    min_chars: int = Field(default=0, ge=0, description="Fewest characters a document may have.")
+    max_chars: int | None = Field(
+        default=None, gt=0, description="Most characters a document may have (null: no bound)."
+    )
+    min_words: int = Field(default=0, ge=0, description="Fewest whitespace-separated words a document may have.")
+    max_words: int | None = Field(
+        default=None, gt=0, description="Most whitespace-separated words a document may have (null: no bound)."
+    )
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> LengthParams:
@@ -40,6 +44,9 @@ def length_decision(chars: int, words: int, p: LengthParams) -> str | None:
 
 @register
 class Length(RowStage):
+    """Bounds on characters and whitespace-separated words; reasons `too_few_chars`, `too_many_chars`,
+    `too_few_words`, `too_many_words`."""
+
     id = "length"
     Params = LengthParams
     params: LengthParams

@@ -49,20 +49,29 @@ class MinHashDedupParams(KeepParams, IndexParams):
     # Jaccard similarity of shingle sets from which two documents are duplicates: used by `verify`, and to
     # pick bands x rows when both are null.
     threshold: float = Field(default=0.8, gt=0.0, lt=1.0)
-    num_perm: int = Field(default=112, ge=2, le=1024)
-    bands: int | None = Field(default=14, ge=1)
-    rows: int | None = Field(default=8, ge=1)
-    unit: Unit = "word"
-    ngram: int = Field(default=5, ge=1, le=100)
-    normalization: TextNormalization = FINEWEB_NORMALIZATION
+    num_perm: int = Field(
+        default=112, ge=2, le=1024, description="MinHash permutations per document (at least bands x rows)."
+    )
+    bands: int | None = Field(default=14, ge=1, description="LSH bands (null: chosen with `rows` from `threshold`).")
+    rows: int | None = Field(
+        default=8, ge=1, description="Rows per LSH band (null: chosen with `bands` from `threshold`)."
+    )
+    unit: Unit = Field(default="word", description="Shingles are n-grams of words or of characters.")
+    ngram: int = Field(default=5, ge=1, le=100, description="Shingle size in units.")
+    normalization: TextNormalization = Field(
+        default=FINEWEB_NORMALIZATION,
+        description="Differences ignored before shingling (FineWeb's normalization by default).",
+    )
     # Check candidate pairs against `threshold` before clustering: exact Jaccard of the shingle sets, the
     # Jaccard estimated from the signatures (cheaper, noisier near the threshold), or none (FineWeb's way:
     # every pair sharing a bucket is a duplicate).
     verify: Literal["exact", "signature", "none"] = "exact"
-    seed: int = 1
+    seed: int = Field(default=1, description="Seed of the MinHash permutations.")
     # Buckets with more members are joined by broadcast (counted in the stats as oversized_buckets).
     oversized_bucket: int = Field(default=10_000, ge=2)
-    max_rounds: int = Field(default=100, ge=1)
+    max_rounds: int = Field(
+        default=100, ge=1, description="Most rounds of the connected-components algorithm before the run fails."
+    )
 
     @model_validator(mode="after")
     def _banding(self) -> MinHashDedupParams:

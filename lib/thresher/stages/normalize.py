@@ -14,9 +14,11 @@ EMPTY_AFTER_NORMALIZE = "empty_after_normalize"
 
 
 class NormalizeParams(StageParams):
-    form: UnicodeForm = "NFC"
-    strip_control: bool = True
-    collapse_spaces: bool = True
+    form: UnicodeForm = Field(
+        default="NFC", description="Unicode normalization form (none: leave code points as they are)."
+    )
+    strip_control: bool = Field(default=True, description="Remove control characters other than tab and line breaks.")
+    collapse_spaces: bool = Field(default=True, description="Collapse runs of horizontal whitespace into one space.")
     # Longer runs of blank lines are cut to this many.
     max_blank_lines: int = Field(default=2, ge=0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StringType, StructField
 
@@ -20,7 +21,9 @@ DUPLICATE_URL = "duplicate_url"
 
 
 class UrlDedupParams(KeepParams, IndexParams):
-    normalization: UrlNormalization = UrlNormalization()
+    normalization: UrlNormalization = Field(
+        default=UrlNormalization(), description="Differences between URLs that are ignored."
+    )
 
 
 @register

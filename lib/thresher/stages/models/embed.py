@@ -33,7 +33,9 @@ class EmbedParams(EncoderRuntimeParams):
     max_seq_length: int | None = Field(default=None, gt=0)
     # truncate: embed the first window; chunk: embed up to max_chunks windows and average them.
     long_docs: LongDocs = "truncate"
-    max_chunks: int = Field(default=8, gt=0)
+    max_chunks: int = Field(
+        default=8, gt=0, description="With `long_docs: chunk`: at most this many windows are embedded and averaged."
+    )
 
     def spec(self) -> EncoderSpec:
         return EncoderSpec(self.model, self.max_seq_length, self.long_docs, self.max_chunks)

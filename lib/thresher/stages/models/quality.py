@@ -39,8 +39,13 @@ def fasttext_classifier(path: str) -> FastTextClassifier:
 class QualityFastTextParams(StageParams):
     # Directory written by `thresher train-classifier --kind fasttext` (local path or URI).
     model: ConfigPath | None = Field(default=None, validate_default=True)
-    # Documents scoring below are removed (DCLM keeps roughly the top 10%: pick it from the score quantiles).
-    min_score: float = Field(default=0.5, ge=0, le=1)
+    min_score: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Documents scoring below are removed (`low_quality`); DCLM keeps roughly the top 10%: pick it "
+        "from the score quantiles.",
+    )
 
     @field_validator("model")
     @classmethod
@@ -78,7 +83,9 @@ class QualityFastText(RowStage):
 class QualityEmbeddingParams(EncoderRuntimeParams):
     # Directory written by `thresher train-classifier --kind embedding` (local path or URI).
     model: ConfigPath | None = Field(default=None, validate_default=True)
-    min_score: float = Field(default=0.5, ge=0, le=1)
+    min_score: float = Field(
+        default=0.5, ge=0, le=1, description="Documents scoring below are removed (`low_quality`)."
+    )
     # Vectors of this column (the `embed` contract) are used when they come from the head's embedding model;
     # documents without such a vector are embedded here.
     embed_column: str = EMBED

@@ -11,15 +11,18 @@ from typing import Any, Self
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from thresher.core.languages import LANGUAGE_COLUMN
 from thresher.stages.base import StageParams
 from thresher.stages.fused import DocBatch
 from thresher.text.words import base_language
 
-LANGUAGE_COLUMN = "language.lang"
-
 
 class PerLanguageParams(StageParams):
-    default_language: str = "en"
+    default_language: str = Field(
+        default="en",
+        description="Language code of documents without a `language.lang` from an earlier `language` stage "
+        "(its parameters apply to them).",
+    )
     # Language code -> parameters that differ for documents in that language, e.g. {zh: {min_doc_words: 100}}.
     languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -34,7 +34,10 @@ def bundled_list(language: str) -> str:
 class BadwordsParams(StageParams):
     # Language code -> list file.
     lists: dict[str, ConfigPath] = Field(default_factory=lambda: {"en": bundled_list("en")})
-    default_language: str = "en"
+    default_language: str = Field(
+        default="en",
+        description="Language code of documents without a `language.lang` from an earlier `language` stage.",
+    )
     # Documents with more bad-word matches per word are dropped; 0 drops any document with a match (as C4).
     max_fraction: float = Field(default=0.0, ge=0, le=1)
 

@@ -32,18 +32,30 @@ DEFAULT_POLICY_PHRASES += ("use cookies",)
 
 
 class C4QualityParams(PerLanguageParams):
-    remove_citations: bool = True
-    filter_no_terminal_punct: bool = True
+    remove_citations: bool = Field(
+        default=True,
+        description="Cut Wikipedia-style citation markers such as `[1]` or `[citation needed]` from lines.",
+    )
+    filter_no_terminal_punct: bool = Field(
+        default=True, description="Remove lines that do not end in terminal punctuation."
+    )
     # Documents with fewer sentences in their kept lines are dropped; 0 or null turns the rule off.
     min_num_sentences: int | None = Field(default=5, ge=0)
-    min_words_per_line: int = Field(default=3, ge=0)
+    min_words_per_line: int = Field(default=3, ge=0, description="Remove lines with fewer words (0: keep all).")
     # Lines with a longer word are removed; null turns the rule off.
     max_word_length: int | None = Field(default=1000, ge=1)
-    filter_lorem_ipsum: bool = True
-    filter_javascript: bool = True
-    filter_curly_bracket: bool = True
-    filter_policy: bool = True
-    policy_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_POLICY_PHRASES))
+    filter_lorem_ipsum: bool = Field(default=True, description="Drop documents containing `lorem ipsum`.")
+    filter_javascript: bool = Field(default=True, description="Remove lines mentioning javascript.")
+    filter_curly_bracket: bool = Field(
+        default=True, description="Drop documents containing a curly bracket `{` (code)."
+    )
+    filter_policy: bool = Field(
+        default=True, description="Remove lines with a `policy_phrases` phrase (cookie and terms notices)."
+    )
+    policy_phrases: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_POLICY_PHRASES),
+        description="Phrases (compared lower-cased) that mark a line as a policy notice.",
+    )
     # Drop documents whose removed lines held more than this fraction of their words (RefinedWeb uses 0.05 for
     # its line corrections); null keeps them whatever was removed, as C4 does.
     max_removed_fraction: float | None = Field(default=None, ge=0, le=1)

@@ -25,10 +25,15 @@ class FineWebQualityParams(PerLanguageParams):
     line_punct_thr: float = Field(default=0.12, ge=0, le=1)
     # Do not apply the rule above to documents where no line ends with punctuation.
     line_punct_exclude_zero: bool = False
-    stop_chars: list[str] | None = None
+    stop_chars: list[str] | None = Field(
+        default=None,
+        description="Characters that end a line for `line_punct_thr` (null: the sentence terminals of the reference).",
+    )
     # Largest fraction of non-blank lines of at most `short_line_length` characters.
     short_line_thr: float = Field(default=0.67, ge=0, le=1)
-    short_line_length: int = Field(default=30, ge=0)
+    short_line_length: int = Field(
+        default=30, ge=0, description="Lines of at most this many characters are short (for `short_line_thr`)."
+    )
     # Largest fraction of characters (line breaks not counted) in lines that repeat an earlier line.
     char_duplicates_ratio: float = Field(default=0.01, ge=0)
     # Largest number of line breaks per word.

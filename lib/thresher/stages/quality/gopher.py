@@ -26,10 +26,18 @@ _LINE_BREAKS = re.compile(r"\n+")
 
 
 class GopherRepetitionParams(PerLanguageParams):
-    dup_line_frac: float | None = Field(default=0.3, ge=0)
-    dup_para_frac: float | None = Field(default=0.3, ge=0)
-    dup_line_char_frac: float | None = Field(default=0.2, ge=0)
-    dup_para_char_frac: float | None = Field(default=0.2, ge=0)
+    dup_line_frac: float | None = Field(
+        default=0.3, ge=0, description="Largest fraction of lines that duplicate an earlier line."
+    )
+    dup_para_frac: float | None = Field(
+        default=0.3, ge=0, description="Largest fraction of paragraphs that duplicate an earlier paragraph."
+    )
+    dup_line_char_frac: float | None = Field(
+        default=0.2, ge=0, description="Largest fraction of characters in duplicated lines."
+    )
+    dup_para_char_frac: float | None = Field(
+        default=0.2, ge=0, description="Largest fraction of characters in duplicated paragraphs."
+    )
     # n -> largest fraction of characters covered by the most frequent n-gram.
     top_n_grams: dict[int, Fraction] = Field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
     # n -> largest fraction of characters in n-grams that repeat an earlier one.
@@ -125,18 +133,31 @@ DEFAULT_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 class GopherQualityParams(PerLanguageParams):
     # Bounds on the number of words that are not only punctuation.
     min_doc_words: int | None = Field(default=50, ge=0)
-    max_doc_words: int | None = Field(default=100_000, ge=0)
-    min_avg_word_length: float | None = Field(default=3, ge=0)
-    max_avg_word_length: float | None = Field(default=10, ge=0)
+    max_doc_words: int | None = Field(
+        default=100_000, ge=0, description="Most words a document may have (null: no bound)."
+    )
+    min_avg_word_length: float | None = Field(
+        default=3, ge=0, description="Smallest mean word length in characters (null: no bound)."
+    )
+    max_avg_word_length: float | None = Field(
+        default=10, ge=0, description="Largest mean word length in characters (null: no bound)."
+    )
     # Largest number of '#' per word, and of ellipses per word.
     max_symbol_word_ratio: float | None = Field(default=0.1, ge=0)
-    max_bullet_lines_ratio: float | None = Field(default=0.9, ge=0)
-    max_ellipsis_lines_ratio: float | None = Field(default=0.3, ge=0)
+    max_bullet_lines_ratio: float | None = Field(
+        default=0.9, ge=0, description="Largest fraction of lines starting with a bullet point."
+    )
+    max_ellipsis_lines_ratio: float | None = Field(
+        default=0.3, ge=0, description="Largest fraction of lines ending with an ellipsis."
+    )
     # Smallest fraction of words with at least one letter.
     min_alpha_words_ratio: float | None = Field(default=0.8, ge=0)
     # Smallest number of distinct stop words present (matched case-sensitively, as whole words).
     min_stop_words: int | None = Field(default=2, ge=0)
-    stop_words: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP_WORDS))
+    stop_words: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_STOP_WORDS),
+        description="A document needs at least `min_stop_words` of these words.",
+    )
 
 
 # (signal, comparison, parameter, reason) in the order the reference applies them; the first that fires decides.

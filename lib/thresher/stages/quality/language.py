@@ -48,7 +48,9 @@ class LanguageParams(StageParams):
     languages: list[str] = Field(default_factory=list)
     # Smallest score of the top language for a document to be kept; per-language values override it.
     threshold: float = Field(default=0.65, ge=0, le=1)
-    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="Per language code: smallest score, overriding `threshold`."
+    )
 
     @field_validator("model_path")
     @classmethod

@@ -69,10 +69,13 @@ def _is_phone(candidate: str) -> bool:
 
 
 class PiiParams(StageParams):
-    redact: list[PiiKind] = Field(default_factory=lambda: ["email", "ip", "phone"])
-    email_placeholder: str = "<EMAIL>"
-    ip_placeholder: str = "<IP_ADDRESS>"
-    phone_placeholder: str = "<PHONE_NUMBER>"
+    redact: list[PiiKind] = Field(
+        default_factory=lambda: ["email", "ip", "phone"],
+        description="Kinds of personal data replaced by their placeholder.",
+    )
+    email_placeholder: str = Field(default="<EMAIL>", description="Replacement of an e-mail address.")
+    ip_placeholder: str = Field(default="<IP_ADDRESS>", description="Replacement of an IPv4 or IPv6 address.")
+    phone_placeholder: str = Field(default="<PHONE_NUMBER>", description="Replacement of a phone number.")
 
 
 def redact_pii(text: str, p: PiiParams) -> tuple[str, dict[str, int]]:

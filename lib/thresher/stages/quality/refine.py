@@ -41,10 +41,12 @@ EMPTY = "empty_after_refine"
 
 
 class RefineParams(StageParams):
-    fix_mojibake: bool = True
-    form: UnicodeForm = "NFC"
-    collapse_spaces: bool = True
-    max_blank_lines: int = Field(default=2, ge=0)
+    fix_mojibake: bool = Field(default=True, description="Repair mojibake (ftfy) where the text shows signs of it.")
+    form: UnicodeForm = Field(
+        default="NFC", description="Unicode normalization form (none: leave code points as they are)."
+    )
+    collapse_spaces: bool = Field(default=True, description="Collapse runs of horizontal whitespace into one space.")
+    max_blank_lines: int = Field(default=2, ge=0, description="Most consecutive blank lines kept.")
     # Lines found in at least this many documents are removed; 0 turns the line pass off.
     min_docs: int = Field(default=10, ge=0)
 

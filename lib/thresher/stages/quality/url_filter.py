@@ -28,13 +28,27 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 class UrlFilterParams(StageParams):
-    blocked_domains: list[ConfigPath] = Field(default_factory=list)
-    blocked_urls: list[ConfigPath] = Field(default_factory=list)
-    banned_words: list[ConfigPath] = Field(default_factory=list)
-    soft_banned_words: list[ConfigPath] = Field(default_factory=list)
-    soft_word_threshold: int = Field(default=2, ge=1)
-    banned_subwords: list[ConfigPath] = Field(default_factory=list)
-    allowed_domains: list[ConfigPath] = Field(default_factory=list)
+    blocked_domains: list[ConfigPath] = Field(
+        default_factory=list,
+        description="Files of blocked domains, one a line (`#` comments); a domain blocks its subdomains.",
+    )
+    blocked_urls: list[ConfigPath] = Field(default_factory=list, description="Files of blocked URLs, one a line.")
+    banned_words: list[ConfigPath] = Field(
+        default_factory=list, description="Files of words that block a URL when they appear as a word in it."
+    )
+    soft_banned_words: list[ConfigPath] = Field(
+        default_factory=list,
+        description="Files of words that block a URL when `soft_word_threshold` of them appear in it.",
+    )
+    soft_word_threshold: int = Field(
+        default=2, ge=1, description="Soft-banned words a URL may contain before it is blocked."
+    )
+    banned_subwords: list[ConfigPath] = Field(
+        default_factory=list, description="Files of strings that block a URL when they appear anywhere in it."
+    )
+    allowed_domains: list[ConfigPath] = Field(
+        default_factory=list, description="Files of domains that are never blocked (the allow list wins)."
+    )
     # What to do with documents without a URL (or with one that has no host).
     missing_url: Literal["keep", "drop"] = "keep"
 

@@ -35,16 +35,26 @@ _NO_GROUP = "(none)"
 
 
 class BudgetParams(StageParams):
-    # words: whitespace words; tokens: tokens of run.tokenizer; docs: documents.
-    unit: Literal["words", "tokens", "docs"] = "words"
-    budget: int = Field(default=0, ge=0)
+    unit: Literal["words", "tokens", "docs"] = Field(
+        default="words",
+        description="What the budget counts: whitespace words, tokens of run.tokenizer, or documents.",
+    )
+    budget: int = Field(
+        default=0,
+        ge=0,
+        description="Total words, tokens or documents to keep, split across the `mixture_by` groups by their weights.",
+    )
     # Score column (dotted path) -> weight; the ranking score is the weighted sum. Empty: rank by doc_id only.
     scores: dict[str, float] = Field(default_factory=dict)
     # Column whose values share the budget (source, language.lang, ...); null values form the group "(none)".
     mixture_by: str | None = None
     # Value -> weight; empty: equal shares.
     mixture: dict[str, float] = Field(default_factory=dict)
-    other_weight: float = Field(default=0.0, ge=0)
+    other_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="Weight of a `mixture_by` value not listed in `mixture` (0: such documents are not selected).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BudgetParams:

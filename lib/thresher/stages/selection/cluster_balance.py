@@ -32,16 +32,24 @@ NO_EMBEDDING = "no_embedding"
 
 
 class ClusterBalanceParams(StageParams):
-    vector_column: str = "embed.vector"
+    vector_column: str = Field(
+        default="embed.vector",
+        description="Dotted path of the embedding vector column (the `embed` stage writes `embed.vector`).",
+    )
     # Clusters per level, leaves first: [10000, 500, 50] is three levels.
     levels: list[Annotated[int, Field(gt=0)]] = Field(default=[1000, 100, 10], min_length=1)
     # Documents to keep: a count, or a fraction of the documents with a vector.
     target_count: int | None = Field(default=None, ge=0)
-    target_fraction: float | None = Field(default=None, gt=0, le=1)
+    target_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Documents to select as a fraction of those reaching the stage (set this or `target_count`).",
+    )
     # Inside a leaf cluster: a seeded random choice (Vo et al.) or the documents closest to the centroid.
     within_cluster: Literal["random", "closest"] = "random"
-    sample_size: int = Field(default=50_000, ge=2)
-    iterations: int = Field(default=25, ge=1)
+    sample_size: int = Field(default=50_000, ge=2, description="Documents sampled to fit the k-means centroids.")
+    iterations: int = Field(default=25, ge=1, description="k-means iterations.")
 
     @model_validator(mode="after")
     def _one_target(self) -> ClusterBalanceParams:

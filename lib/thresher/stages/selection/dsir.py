@@ -42,14 +42,26 @@ _DOCS_BUCKET = -1
 class DsirParams(StageParams):
     # The target corpus: file(s), glob(s) or table(s) in any input format thresher reads.
     target: list[ConfigPath] = Field(default_factory=list)
-    target_format: Literal["auto", "jsonl", "parquet", "delta", "run"] = "auto"
-    target_text_field: str = "text"
-    buckets: int = Field(default=hashed_ngrams.DEFAULT_BUCKETS, ge=16, le=10_000_000)
+    target_format: Literal["auto", "jsonl", "parquet", "delta", "run"] = Field(
+        default="auto", description="Input format of the target corpus (as for `input.format`)."
+    )
+    target_text_field: str = Field(default="text", description="Field of the target records that holds the text.")
+    buckets: int = Field(
+        default=hashed_ngrams.DEFAULT_BUCKETS,
+        ge=16,
+        le=10_000_000,
+        description="Hash buckets of the unigram + bigram features.",
+    )
     # Add-k smoothing of both feature distributions.
     smoothing: float = Field(default=1.0, gt=0)
     # Documents to select: a count, or a fraction of the documents reaching the stage.
     target_count: int | None = Field(default=None, ge=0)
-    target_fraction: float | None = Field(default=None, gt=0, le=1)
+    target_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Documents to select as a fraction of those reaching the stage (set this or `target_count`).",
+    )
 
     @field_validator("target", mode="before")
     @classmethod

@@ -24,7 +24,11 @@ _REASON = re.compile(r"^[a-z][a-z0-9_:]*$")
 
 
 class KeepIfParams(StageParams):
-    condition: str = "true"
+    condition: str = Field(
+        default="true",
+        description="Spark SQL boolean expression over earlier columns; documents for which it is not true are "
+        "removed (e.g. `length.keep AND quality_fasttext.score >= 0.3`).",
+    )
     # Reason recorded for documents the condition rejects.
     reason: str = Field(default="condition_false")
 

@@ -29,12 +29,21 @@ NO_EMBEDDING = "no_embedding"
 
 
 class PrototypePruneParams(StageParams):
-    vector_column: str = "embed.vector"
-    clusters: int = Field(default=100, ge=1)
-    keep_fraction: float = Field(default=0.5, gt=0, le=1)
-    keep: Literal["hardest", "easiest", "both_ends"] = "hardest"
-    sample_size: int = Field(default=50_000, ge=2)
-    iterations: int = Field(default=25, ge=1)
+    vector_column: str = Field(
+        default="embed.vector",
+        description="Dotted path of the embedding vector column (the `embed` stage writes `embed.vector`).",
+    )
+    clusters: int = Field(default=100, ge=1, description="k of the k-means whose centroids are the prototypes.")
+    keep_fraction: float = Field(
+        default=0.5, gt=0, le=1, description="Fraction of the documents with a vector that is kept."
+    )
+    keep: Literal["hardest", "easiest", "both_ends"] = Field(
+        default="hardest",
+        description="Which documents are kept: the farthest from their prototype (hardest), the "
+        "closest, or both ends.",
+    )
+    sample_size: int = Field(default=50_000, ge=2, description="Documents sampled to fit the k-means centroids.")
+    iterations: int = Field(default=25, ge=1, description="k-means iterations.")
 
 
 @register

@@ -39,20 +39,33 @@ _PRIORITY = "_priority"
 
 
 class SemanticDedupParams(StageParams):
-    vector_column: str = "embed.vector"
+    vector_column: str = Field(
+        default="embed.vector",
+        description="Dotted path of the embedding vector column (the `embed` stage writes `embed.vector`).",
+    )
     # Documents whose cosine similarity to a kept document exceeds 1 - eps are duplicates.
     eps: float = Field(default=0.07, gt=0, lt=1)
-    clusters: int = Field(default=100, ge=1)
+    clusters: int = Field(
+        default=100, ge=1, description="k of the k-means that groups the documents before comparing them."
+    )
     # Vectors the k-means centroids are fitted on (collected to the driver).
     sample_size: int = Field(default=50_000, ge=2)
-    iterations: int = Field(default=25, ge=1)
+    iterations: int = Field(default=25, ge=1, description="k-means iterations.")
     # Which document of a duplicate set is kept: the one closest to / farthest from its cluster centroid, or
     # the highest `score_column`.
     keep: Literal["closest_to_centroid", "farthest_from_centroid", "score"] = "closest_to_centroid"
-    score_column: str | None = None
+    score_column: str | None = Field(
+        default=None,
+        description="With `keep: score`: the dotted path of the numeric column whose largest value is kept.",
+    )
     # Most documents compared in one Python call; larger clusters are split.
     max_group_size: int = Field(default=5_000, ge=2)
-    max_split_depth: int = Field(default=2, ge=0)
+    max_split_depth: int = Field(
+        default=2,
+        ge=0,
+        description="Times a cluster larger than `max_group_size` is split again by k-means before it is "
+        "cut into blocks.",
+    )
 
     @model_validator(mode="after")
     def _score_policy_has_a_column(self) -> SemanticDedupParams:
