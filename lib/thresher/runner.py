@@ -34,6 +34,7 @@ from thresher.conf import PipelineConfig
 from thresher.core.output_lock import OutputLock
 from thresher.core.output_safety import check_output_location
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
+from thresher.input_listing import check_input_change, write_listing
 from thresher.io import fs
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
@@ -108,12 +109,14 @@ class Runner:
         existing = read_manifest(self.layout.manifest)
         finished_before = existing is not None and existing.get("status") == "succeeded"
         self._check_run_id(existing)
+        check_input_change(self.layout, planned, plan.ingest_fingerprint)
         reused = self._reusable_segments(plan)
         manifest = self._open_manifest(existing, plan, planned)
         run_id = manifest["run_id"]
         try:
             self.stats_rows = self._existing_stats(run_id)
             ingested = self._run_ingest(plan, planned, manifest, reused)
+            write_listing(self.layout, planned, plan.ingest_fingerprint)
             check_quarantine(self.stats_rows["ingest"], self.config.run.max_quarantine_fraction)
             previous: DataFrame | None = None
             previous_segment: Segment | None = None
@@ -220,6 +223,7 @@ class Runner:
                 "files": len(item.files),
                 "bytes": sum(f.size for f in item.files),
                 "first_files": [f.path for f in item.files[:5]],
+                "skipped_entries": list(item.skipped),
             }
             for item in planned
         ]

@@ -271,3 +271,43 @@ def test_only_the_stages_that_run_are_validated(tmp_path):
     with pytest.raises(ConfigError, match="quality_fasttext"):
         load_config(_write(tmp_path, conf))
     assert load_config(_write(tmp_path, conf), only_stages=["length"]).stage_ids == ["length"]
+
+
+def test_entries_that_are_not_files_are_counted_as_skipped(tmp_path):
+    from thresher.conf import InputConfig
+    from thresher.io.inputs import plan_inputs
+
+    (tmp_path / "a.jsonl").write_text('{"text": "hello"}\n')
+    (tmp_path / "dangling.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    planned = plan_inputs(None, (InputConfig(path=[str(tmp_path)]),))[0]  # type: ignore[arg-type]
+    assert [f.path for f in planned.files] == [str(tmp_path / "a.jsonl")]
+    assert planned.skipped == (str(tmp_path / "dangling.jsonl"), str(tmp_path / "pipe.jsonl"))
+
+
+def test_a_changed_input_is_named(tmp_path):
+    from thresher.conf import InputConfig
+    from thresher.errors import ResumeError
+    from thresher.input_listing import check_input_change, write_listing
+    from thresher.io.inputs import fingerprint, plan_inputs
+    from thresher.layout import OutputLayout
+
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "in" / f"{name}.jsonl").write_text('{"text": "hello"}\n')
+    inputs = (InputConfig(path=[str(tmp_path / "in")]),)
+    layout = OutputLayout(str(tmp_path / "out"))
+    before = plan_inputs(None, inputs)  # type: ignore[arg-type]
+    write_listing(layout, before, fingerprint(before))
+    (tmp_path / "out" / "checkpoints" / "00_ingest").mkdir(parents=True)
+    (tmp_path / "out" / "checkpoints" / "00_ingest" / "_segment.json").write_text(
+        json.dumps({"fingerprint": fingerprint(before)})
+    )
+    check_input_change(layout, before, fingerprint(before))
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "hello again"}\n')
+    (tmp_path / "in" / "c.jsonl").write_text('{"text": "new"}\n')
+    after = plan_inputs(None, inputs)  # type: ignore[arg-type]
+    with pytest.raises(
+        ResumeError, match=r"changed since its ingest was committed: added .*c.jsonl; modified .*a.jsonl"
+    ):
+        check_input_change(layout, after, fingerprint(after))
