@@ -149,6 +149,15 @@ def test_invalid_utf8_in_a_parquet_string_column_is_quarantined(spark, tmp_path)
     assert result.totals == {"input_records": 3, "kept": 2, "excluded": 0, "quarantine": 1}
     quarantine = DeltaStore(spark, "delta-rs").read(str(out / "quarantine")).collect()
     assert [r.reason for r in quarantine] == ["invalid_utf8"]
+    # A column the user names must exist (the default `id` and `url` may be absent).
+    renamed = load_config(
+        data={
+            "run": {"output": str(tmp_path / "o2")},
+            "input": {"path": str(tmp_path / "docs.parquet"), "fields": {"id": "key"}},
+        }
+    )
+    with pytest.raises(ThresherError, match=r"no such column\(s\): input.fields.id: 'key'; columns: \['id', 'text'\]"):
+        run_pipeline(renamed, spark)
 
 
 ROW_STAGES = {
