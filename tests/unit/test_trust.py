@@ -311,3 +311,10 @@ def test_a_changed_input_is_named(tmp_path):
         ResumeError, match=r"changed since its ingest was committed: added .*c.jsonl; modified .*a.jsonl"
     ):
         check_input_change(layout, after, fingerprint(after))
+
+
+def test_a_language_model_of_the_wrong_format_is_refused_at_validation(tmp_path):
+    model = tmp_path / "lid.bin"
+    model.write_bytes(b"PK\x03\x04 a zip file, not a fastText model")
+    with pytest.raises(ConfigError, match="lid.bin is not a fastText model"):
+        load_config(data={"input": {"path": "x"}, "stages": {"language": {"model_path": str(model)}}})
