@@ -316,5 +316,30 @@ def test_a_changed_input_is_named(tmp_path):
 def test_a_language_model_of_the_wrong_format_is_refused_at_validation(tmp_path):
     model = tmp_path / "lid.bin"
     model.write_bytes(b"PK\x03\x04 a zip file, not a fastText model")
-    with pytest.raises(ConfigError, match="lid.bin is not a fastText model"):
+    with pytest.raises(ConfigError, match=r"lid\.bin is not a fastText model"):
         load_config(data={"input": {"path": "x"}, "stages": {"language": {"model_path": str(model)}}})
+
+
+# -- 17: one line for an unexpected failure -------------------------------------------------------------------
+
+
+def test_unexpected_failures_are_described_in_one_line():
+    from thresher.preflight import describe_failure
+
+    java_trace = "An error occurred while calling o123.save.\n: java.io.IOException: No space left on device\n\tat x"
+    assert describe_failure(RuntimeError(java_trace)).startswith("the disk is full")
+    vanished = "Job aborted.\n: java.io.FileNotFoundException: File file:/out/checkpoints/01_x does not exist\n\tat y"
+    assert describe_failure(RuntimeError(vanished)) == (
+        "a file the run needs disappeared (was the output or an input deleted while it ran?): "
+        ": java.io.FileNotFoundException: File file:/out/checkpoints/01_x does not exist"
+    )
+    assert describe_failure(ValueError("\nfirst line\nsecond")) == "ValueError: first line"
+
+
+def test_a_missing_extra_is_named():
+    from thresher.preflight import require_modules
+
+    with pytest.raises(
+        ConfigError, match=r"needs no_such_module_xyz, which is not installed: pip install 'thresher\[models\]'"
+    ):
+        require_modules(["no_such_module_xyz"], "train-classifier --kind embedding")
