@@ -30,6 +30,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from thresher.annotate_text import apply_global
 from thresher.conf import PipelineConfig
 from thresher.core.output_lock import OutputLock
 from thresher.core.output_safety import check_output_location
@@ -414,7 +415,7 @@ class Runner:
             return frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
-        output = stage.apply(frame, context)
+        output = apply_global(stage, frame, context, self.mode)
         _check_global_output(stage, frame, output)
         return output, None
 

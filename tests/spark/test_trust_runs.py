@@ -166,7 +166,6 @@ ROW_STAGES = {
     "gopher_repetition": {},
     "gopher_quality": {},
     "fineweb_quality": {},
-    "refine": {},
     "pii": {},
     "length": {"min_words": 50},
 }
@@ -174,7 +173,8 @@ ROW_STAGES = {
 
 def test_annotate_then_select_equals_filter_on_a_real_corpus(spark, tmp_path):
     # Issue 12, item 6: annotate keeps every original text, and selecting with its decisions yields exactly the
-    # filter run's kept documents with exactly their texts ("score once, select many").
+    # filter run's kept documents with exactly their texts ("score once, select many"). Row stages only: a global
+    # stage in annotate mode decides over every document, not only those the earlier stages kept.
     from tests.conftest import shared_corpus
 
     corpus = str(shared_corpus("dolma_cc_2019_30_raw.jsonl"))
@@ -203,3 +203,21 @@ def test_annotate_then_select_equals_filter_on_a_real_corpus(spark, tmp_path):
     got = {r.doc_id: r.text for r in store.read(str(selected / "kept")).select("doc_id", "text").collect()}
     assert 50 < len(expected) < len(originals)
     assert got == expected
+
+
+def test_a_global_rewriting_stage_keeps_the_original_text_in_annotate_mode(spark, tmp_path):
+    boilerplate = "Share this article on social media"
+    docs = [{"id": f"d{i}", "text": f"{TEXT} {i}\n{boilerplate}\nSentence number {i} ends here."} for i in range(4)]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    out = tmp_path / "out"
+    config = load_config(
+        data={
+            "run": {"output": str(out), "mode": "annotate"},
+            "input": {"path": str(tmp_path / "a.jsonl")},
+            "stages": {"pii": {}, "refine": {"min_docs": 3}, "length": {"min_words": 3}},
+        }
+    )
+    run_pipeline(config, spark)
+    kept = DeltaStore(spark, "delta-rs").read(str(out / "kept")).collect()
+    assert sorted(r.text for r in kept) == sorted(d["text"] for d in docs)
+    assert all(boilerplate not in r.rewritten_text and r.refine.lines_removed == 1 for r in kept)
