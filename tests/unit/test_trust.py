@@ -343,3 +343,43 @@ def test_a_missing_extra_is_named():
         ConfigError, match=r"needs no_such_module_xyz, which is not installed: pip install 'thresher\[models\]'"
     ):
         require_modules(["no_such_module_xyz"], "train-classifier --kind embedding")
+
+
+def test_the_summary_says_removed_in_filter_mode_and_flagged_in_annotate_mode(tmp_path):
+    import io
+
+    from thresher.runner import RunResult
+    from thresher.summary import print_summary
+
+    def row(stage, segment, mode, docs_in, excluded, flagged, reasons):
+        return {
+            "stage": stage,
+            "segment": segment,
+            "mode": mode,
+            "docs_in": docs_in,
+            "docs_out": docs_in - excluded,
+            "docs_excluded": excluded,
+            "docs_flagged": flagged,
+            "chars_in": 100,
+            "chars_out": 90,
+            "reason_counts": reasons,
+            "wall_seconds": 2.0,
+        }
+
+    totals = {"input_records": 12, "kept": 9, "excluded": 1, "quarantine": 2}
+    for mode, excluded in (("filter", 1), ("annotate", 0)):
+        rows = [
+            row("ingest", "00_ingest", mode, 12, 2, 2, {f"r{i}": 1 for i in range(2)}),
+            row("normalize", "01_normalize+length", mode, 10, 0, 0, {}),
+            row("length", "01_normalize+length", mode, 10, excluded, 1, {"too_short": 1}),
+        ]
+        out = io.StringIO()
+        print_summary(RunResult("r", str(tmp_path), totals, rows), out)
+        text = out.getvalue()
+        lines = text.splitlines()
+        header = next(line for line in lines if line.startswith("stage"))
+        assert header.split()[4] == ("removed" if mode == "filter" else "flagged")
+        normalize = next(line for line in lines if line.startswith("normalize"))
+        length = next(line for line in lines if line.startswith("length"))
+        assert normalize.split()[-1] == "2" and length.split()[-1] == "90.0%"  # 10 docs / (2 s + 2 s)
+        assert "docs/s: per pass over the data" in text
