@@ -31,21 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(quiet: bool) -> None:
+def configure_logging(quiet: bool, debug: bool = False) -> None:
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    # py4j logs every gateway call at INFO.
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    # py4j logs every gateway call at INFO, and a trace per broken connection when a run is interrupted (Ctrl-C):
+    # pages that bury the resume hint. They are for --debug.
+    logging.getLogger("py4j").setLevel(logging.DEBUG if debug else logging.CRITICAL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.quiet)
+    configure_logging(args.quiet, args.debug)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     try:
         return int(args.handler(args) or 0)

@@ -32,12 +32,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from thresher.annotate_text import apply_global
 from thresher.checkpoints import Checkpoints, Step, steps_of
 from thresher.conf import PipelineConfig
 from thresher.core.output_lock import OutputLock
 from thresher.core.output_safety import check_output_location
 from thresher.core.records import Manifest, SegmentRecord, StageReport, StageStats
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
+from thresher.input_listing import check_input_change, write_listing
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
@@ -126,6 +128,7 @@ class Runner:
         existing = read_manifest(self.layout.manifest)
         finished_before = existing is not None and existing.status == "succeeded"
         self._check_run_id(existing)
+        check_input_change(self.layout, planned, plan.ingest_fingerprint)
         reused = self.checkpoints.reusable(plan)
         manifest = self._open_manifest(existing, plan, planned)
         steps = steps_of(plan)
@@ -133,6 +136,7 @@ class Runner:
         try:
             self.stats = StatsTable(self.spark, self.store, self.layout.stats, manifest.run_id)
             ingested = self._ingest(steps[0], planned, manifest, reused)
+            write_listing(self.layout, planned, plan.ingest_fingerprint)
             ran.append(steps[0].name)
             check_quarantine(self.stats["ingest"], self.config.run.max_quarantine_fraction)
             passed = self.stats["ingest"].docs_out
@@ -231,6 +235,7 @@ class Runner:
                 "files": len(item.files),
                 "bytes": sum(f.size for f in item.files),
                 "first_files": [f.path for f in item.files[:5]],
+                "skipped_entries": list(item.skipped),
             }
             for item in planned
         ]
@@ -391,7 +396,7 @@ class Runner:
             return _Computed(frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds=seconds)
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
-        result = stage.apply(frame, context)
+        result = apply_global(stage, frame, context, self.mode)
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], StageReport)):
             raise ThresherError(
                 f"stage {stage.id}: GlobalStage.apply must return (frame, StageReport), got {type(result).__name__}"

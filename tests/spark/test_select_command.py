@@ -45,7 +45,9 @@ def test_select_from_an_annotated_run(spark, tmp_path):
     # The earlier run's columns arrive unchanged: its scores are reused, not recomputed.
     for row in kept[:20] + excluded[:20]:
         assert row["length"] == earlier[row["doc_id"]]["length"]
-        assert row["text"] == earlier[row["doc_id"]]["text"]
+        # It goes on with the text the annotate run's rewrites made; the input's text stays beside it.
+        assert row["text"] == (earlier[row["doc_id"]]["rewritten_text"] or earlier[row["doc_id"]]["text"])
+        assert row["original_text"] == earlier[row["doc_id"]]["text"]
         assert row["origin"] == earlier[row["doc_id"]]["origin"]
     assert all(r["length"]["keep"] for r in kept)
     assert {r["reason"] for r in excluded if r["stage"] == "keep_if"} == {"too_short"}

@@ -149,3 +149,75 @@ def test_invalid_utf8_in_a_parquet_string_column_is_quarantined(spark, tmp_path)
     assert result.totals == {"input_records": 3, "kept": 2, "excluded": 0, "quarantine": 1}
     quarantine = DeltaStore(spark, "delta-rs").read(str(out / "quarantine")).collect()
     assert [r.reason for r in quarantine] == ["invalid_utf8"]
+    # A column the user names must exist (the default `id` and `url` may be absent).
+    renamed = load_config(
+        data={
+            "run": {"output": str(tmp_path / "o2")},
+            "input": {"path": str(tmp_path / "docs.parquet"), "fields": {"id": "key"}},
+        }
+    )
+    with pytest.raises(ThresherError, match=r"no such column\(s\): input.fields.id: 'key'; columns: \['id', 'text'\]"):
+        run_pipeline(renamed, spark)
+
+
+ROW_STAGES = {
+    "normalize": {},
+    "c4_quality": {},
+    "gopher_repetition": {},
+    "gopher_quality": {},
+    "fineweb_quality": {},
+    "pii": {},
+    "length": {"min_words": 50},
+}
+
+
+def test_annotate_then_select_equals_filter_on_a_real_corpus(spark, tmp_path):
+    # Issue 12, item 6: annotate keeps every original text, and selecting with its decisions yields exactly the
+    # filter run's kept documents with exactly their texts ("score once, select many"). Row stages only: a global
+    # stage in annotate mode decides over every document, not only those the earlier stages kept.
+    from tests.conftest import shared_corpus
+
+    corpus = str(shared_corpus("dolma_cc_2019_30_raw.jsonl"))
+    store = DeltaStore(spark, "delta-rs")
+
+    def run(name: str, mode: str, source: dict, stages: dict) -> Path:
+        out = tmp_path / name
+        config = load_config(data={"run": {"output": str(out), "mode": mode}, "input": source, "stages": stages})
+        run_pipeline(config, spark)
+        return out
+
+    filtered = run("filtered", "filter", {"path": corpus}, ROW_STAGES)
+    annotated = run("annotated", "annotate", {"path": corpus}, ROW_STAGES)
+    condition = " AND ".join(f"{stage}.keep" for stage in ROW_STAGES)
+    selected = run(
+        "selected", "filter", {"path": str(annotated), "format": "run"}, {"keep_if": {"condition": condition}}
+    )
+
+    lines = Path(corpus).read_text(encoding="utf-8").splitlines()
+    originals = {json.loads(line)["id"]: json.loads(line)["text"] for line in lines}
+    scored = store.read(str(annotated / "kept")).select("doc_id", "text", "rewritten_text").collect()
+    assert len(scored) > 600 and all(r.text == originals[r.doc_id] for r in scored)
+    assert sum(r.rewritten_text != r.text for r in scored) > 100  # the corpus is raw: rewrites are many
+
+    expected = {r.doc_id: r.text for r in store.read(str(filtered / "kept")).select("doc_id", "text").collect()}
+    got = {r.doc_id: r.text for r in store.read(str(selected / "kept")).select("doc_id", "text").collect()}
+    assert 50 < len(expected) < len(originals)
+    assert got == expected
+
+
+def test_a_global_rewriting_stage_keeps_the_original_text_in_annotate_mode(spark, tmp_path):
+    boilerplate = "Share this article on social media"
+    docs = [{"id": f"d{i}", "text": f"{TEXT} {i}\n{boilerplate}\nSentence number {i} ends here."} for i in range(4)]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    out = tmp_path / "out"
+    config = load_config(
+        data={
+            "run": {"output": str(out), "mode": "annotate"},
+            "input": {"path": str(tmp_path / "a.jsonl")},
+            "stages": {"pii": {}, "refine": {"min_docs": 3}, "length": {"min_words": 3}},
+        }
+    )
+    run_pipeline(config, spark)
+    kept = DeltaStore(spark, "delta-rs").read(str(out / "kept")).collect()
+    assert sorted(r.text for r in kept) == sorted(d["text"] for d in docs)
+    assert all(boilerplate not in r.rewritten_text and r.refine.lines_removed == 1 for r in kept)

@@ -280,3 +280,115 @@ def test_only_the_stages_that_run_are_validated(tmp_path):
     with pytest.raises(ConfigError, match="quality_fasttext"):
         load_config(_write(tmp_path, conf))
     assert load_config(_write(tmp_path, conf), only_stages=["length"]).stage_ids == ["length"]
+
+
+def test_entries_that_are_not_files_are_counted_as_skipped(tmp_path):
+    from thresher.conf import InputConfig
+    from thresher.io.inputs import plan_inputs
+
+    (tmp_path / "a.jsonl").write_text('{"text": "hello"}\n')
+    (tmp_path / "dangling.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    planned = plan_inputs(None, (InputConfig(path=[str(tmp_path)]),))[0]  # type: ignore[arg-type]
+    assert [f.path for f in planned.files] == [str(tmp_path / "a.jsonl")]
+    assert planned.skipped == (str(tmp_path / "dangling.jsonl"), str(tmp_path / "pipe.jsonl"))
+
+
+def test_a_changed_input_is_named(tmp_path):
+    from thresher.conf import InputConfig
+    from thresher.errors import ResumeError
+    from thresher.input_listing import check_input_change, write_listing
+    from thresher.io.inputs import fingerprint, plan_inputs
+    from thresher.layout import OutputLayout
+
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "in" / f"{name}.jsonl").write_text('{"text": "hello"}\n')
+    inputs = (InputConfig(path=[str(tmp_path / "in")]),)
+    layout = OutputLayout(str(tmp_path / "out"))
+    before = plan_inputs(None, inputs)  # type: ignore[arg-type]
+    write_listing(layout, before, fingerprint(before))
+    (tmp_path / "out" / "checkpoints" / "00_ingest").mkdir(parents=True)
+    (tmp_path / "out" / "checkpoints" / "00_ingest" / "_segment.json").write_text(
+        json.dumps({"fingerprint": fingerprint(before)})
+    )
+    check_input_change(layout, before, fingerprint(before))
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "hello again"}\n')
+    (tmp_path / "in" / "c.jsonl").write_text('{"text": "new"}\n')
+    after = plan_inputs(None, inputs)  # type: ignore[arg-type]
+    with pytest.raises(
+        ResumeError, match=r"changed since its ingest was committed: added .*c.jsonl; modified .*a.jsonl"
+    ):
+        check_input_change(layout, after, fingerprint(after))
+
+
+def test_a_language_model_of_the_wrong_format_is_refused_at_validation(tmp_path):
+    model = tmp_path / "lid.bin"
+    model.write_bytes(b"PK\x03\x04 a zip file, not a fastText model")
+    with pytest.raises(ConfigError, match=r"lid\.bin is not a fastText model"):
+        load_config(data={"input": {"path": "x"}, "stages": {"language": {"model_path": str(model)}}})
+
+
+# -- 17: one line for an unexpected failure -------------------------------------------------------------------
+
+
+def test_unexpected_failures_are_described_in_one_line():
+    from thresher.preflight import describe_failure
+
+    java_trace = "An error occurred while calling o123.save.\n: java.io.IOException: No space left on device\n\tat x"
+    assert describe_failure(RuntimeError(java_trace)).startswith("the disk is full")
+    vanished = "Job aborted.\n: java.io.FileNotFoundException: File file:/out/checkpoints/01_x does not exist\n\tat y"
+    assert describe_failure(RuntimeError(vanished)) == (
+        "a file the run needs disappeared (was the output or an input deleted while it ran?): "
+        ": java.io.FileNotFoundException: File file:/out/checkpoints/01_x does not exist"
+    )
+    assert describe_failure(ValueError("\nfirst line\nsecond")) == "ValueError: first line"
+
+
+def test_a_missing_extra_is_named():
+    from thresher.preflight import require_modules
+
+    with pytest.raises(
+        ConfigError, match=r"needs no_such_module_xyz, which is not installed: pip install 'thresher\[models\]'"
+    ):
+        require_modules(["no_such_module_xyz"], "train-classifier --kind embedding")
+
+
+def test_the_summary_says_removed_in_filter_mode_and_flagged_in_annotate_mode(tmp_path):
+    import io
+
+    from thresher.runner import RunResult
+    from thresher.summary import print_summary
+
+    def row(stage, segment, mode, docs_in, excluded, flagged, reasons):
+        return {
+            "stage": stage,
+            "segment": segment,
+            "mode": mode,
+            "docs_in": docs_in,
+            "docs_out": docs_in - excluded,
+            "docs_excluded": excluded,
+            "docs_flagged": flagged,
+            "chars_in": 100,
+            "chars_out": 90,
+            "reason_counts": reasons,
+            "wall_seconds": 2.0,
+        }
+
+    totals = {"input_records": 12, "kept": 9, "excluded": 1, "quarantine": 2}
+    for mode, excluded in (("filter", 1), ("annotate", 0)):
+        rows = [
+            row("ingest", "00_ingest", mode, 12, 2, 2, {f"r{i}": 1 for i in range(2)}),
+            row("normalize", "01_normalize+length", mode, 10, 0, 0, {}),
+            row("length", "01_normalize+length", mode, 10, excluded, 1, {"too_short": 1}),
+        ]
+        out = io.StringIO()
+        print_summary(RunResult("r", str(tmp_path), totals, rows), out)
+        text = out.getvalue()
+        lines = text.splitlines()
+        header = next(line for line in lines if line.startswith("stage"))
+        assert header.split()[4] == ("removed" if mode == "filter" else "flagged")
+        normalize = next(line for line in lines if line.startswith("normalize"))
+        length = next(line for line in lines if line.startswith("length"))
+        assert normalize.split()[-1] == "2" and length.split()[-1] == "90.0%"  # 10 docs / (2 s + 2 s)
+        assert "docs/s: per pass over the data" in text

