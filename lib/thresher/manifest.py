@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from thresher.io import fs
+from thresher.io import fs, objectstore
 
 _PACKAGES = ("thresher", "pyspark", "delta-spark", "deltalake", "pyarrow", "pandas", "numpy", "pydantic")
 
@@ -36,7 +36,8 @@ def read_manifest(path: str) -> dict[str, Any] | None:
 
 def write_manifest(path: str, manifest: dict[str, Any]) -> None:
     manifest["updated_at"] = now().isoformat()
-    fs.write_text_atomic(path, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+    written = {**manifest, "config": objectstore.redact_secrets(manifest.get("config"))}
+    fs.write_text_atomic(path, json.dumps(written, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def new_manifest(
