@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tests.e2e.standalone import FAST_JVM
 from thresher.conf import load_config
 from thresher.errors import ThresherError
 from thresher.io import objectstore
@@ -46,6 +47,8 @@ def test_a_missing_hadoop_file_system_is_one_line_naming_the_package(spark, tmp_
     assert not local.exists()  # refused before anything was written
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_the_cli_says_it_in_one_line_instead_of_a_py4j_trace(tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"text": "hello"}\n')
@@ -65,11 +68,15 @@ def test_the_cli_says_it_in_one_line_instead_of_a_py4j_trace(tmp_path):
             "s3://bucket/runs/x",
             "--spark-conf",
             "spark.ui.enabled=false",
+            "--spark-conf",
+            "spark.driver.memory=1g",
+            "--spark-conf",
+            f"spark.driver.extraJavaOptions={FAST_JVM}",
         ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert result.returncode == 2, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.strip()]

@@ -22,7 +22,7 @@ from thresher.io.delta import DeltaStore
 from thresher.layout import OutputLayout
 from thresher.manifest import read_manifest, write_manifest
 
-moto_server = pytest.importorskip("moto.server", reason="moto[server] (the dev extra) runs the local S3")
+moto_server = pytest.importorskip("moto.server", reason="moto and flask (the dev extra) run the local S3")
 
 BUCKET = "thresher-test"
 S3_ENVIRONMENT = {
