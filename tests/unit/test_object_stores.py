@@ -134,6 +134,8 @@ def test_manifest_segment_records_and_resume_listing_on_s3(s3, scheme):
     assert fs.exists(layout.manifest) and not fs.exists(layout.segment_info("01_normalize"))
     listed = [objectstore.with_scheme_of(layout.root, f.path) for f in fs.list_files(layout.root)]
     assert listed == [layout.manifest]  # `_segment.json` is hidden, like every `_` file
+    assert fs.list_dir(layout.root) == ["checkpoints", "manifest.json"]  # what an output-directory check sees
+    assert fs.list_dir(fs.join(layout.root, "nothing-here")) == []
 
 
 def _executor_output(root: str, commit_dir: str, table: pa.Table, partition_by: list[str]) -> None:

@@ -95,3 +95,12 @@ def write_text_atomic(path: str, text: str) -> None:
     with fs.open_output_stream(temporary) as stream:
         stream.write(text.encode("utf-8"))
     fs.move(temporary, base)
+
+
+def list_dir(path: str) -> list[str]:
+    """Names of the entries (files and directories, hidden ones included) directly under a directory; [] when it
+    does not exist. On object stores a "directory" is a key prefix."""
+    fs, base = filesystem(path)
+    if fs.get_file_info(base).type != pafs.FileType.Directory:
+        return []
+    return sorted(entry.base_name for entry in fs.get_file_info(pafs.FileSelector(base, recursive=False)))
