@@ -12,6 +12,15 @@ master_url="${SPARK_MASTER_URL:-spark://master:7077}"
 # The address this container is reached at (executors and the driver advertise it to each other).
 address="${SPARK_LOCAL_IP:-$(python3 -c 'import socket; print(socket.gethostbyname(socket.gethostname()))')}"
 
+# The image's Spark carries the Delta jars (docker/fetch_spark_jars.py); a --properties-file replaces
+# $SPARK_HOME/conf/spark-defaults.conf, so spark-submit gets the Delta session settings here (only where the jar
+# is: naming a missing catalog class would fail every query).
+delta_conf=()
+if compgen -G "${SPARK_HOME:-/opt/spark}/jars/delta-spark_*.jar" > /dev/null; then
+    delta_conf=(--conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension
+                --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog)
+fi
+
 role="${1:-}"
 case "$role" in
     master)
@@ -34,7 +43,7 @@ case "$role" in
         # THRESHER_SUBMIT_ARGS: more spark-submit options, e.g. "--conf spark.executor.memory=4g".
         # shellcheck disable=SC2086
         exec spark-submit --master "$master_url" \
-            --conf "spark.driver.host=$address" \
+            --conf "spark.driver.host=$address" "${delta_conf[@]}" \
             --properties-file "${SPARK_PROPERTIES_FILE:-/opt/thresher/conf/cluster/spark-defaults.conf}" \
             ${THRESHER_SUBMIT_ARGS:-} \
             "${THRESHER_JOB:-/opt/thresher/jobs/thresher_job.py}" "$@"
@@ -43,7 +52,7 @@ case "$role" in
         # The driver pod of a Kubernetes cluster-mode job runs spark-submit in client mode.
         shift
         bind="${SPARK_DRIVER_BIND_ADDRESS:-$address}"
-        exec spark-submit --deploy-mode client \
+        exec spark-submit --deploy-mode client "${delta_conf[@]}" \
             --conf "spark.driver.bindAddress=$bind" \
             --conf "spark.executorEnv.SPARK_DRIVER_POD_IP=$bind" "$@"
         ;;

@@ -63,7 +63,7 @@ class Checkpoints:
 
     def is_ours(self, name: str) -> bool:
         """True when thresher can prove it wrote the folder: its marker, or only the marker's temporary file."""
-        names = fs.entries(self.layout.checkpoint(name))
+        names = fs.list_dir(self.layout.checkpoint(name))
         return _MARKER in names or (bool(names) and all(n.startswith(f"{_MARKER}.tmp-") for n in names))
 
     def read(self, name: str) -> DataFrame:

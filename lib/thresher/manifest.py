@@ -4,6 +4,7 @@ The record itself is `thresher.core.records.Manifest`; this module reads and wri
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from thresher.core.records import Manifest, SegmentRecord
-from thresher.io import fs
+from thresher.io import fs, objectstore
 
 __all__ = ["Manifest", "SegmentRecord", "new_manifest", "now", "package_versions", "read_manifest", "write_manifest"]
 
@@ -40,7 +41,9 @@ def read_manifest(path: str) -> Manifest | None:
 
 def write_manifest(path: str, manifest: Manifest) -> None:
     manifest.updated_at = now().isoformat()
-    fs.write_text_atomic(path, manifest.to_json())
+    # Storage credentials given as config values never reach the manifest.
+    written = {**manifest.to_dict(), "config": objectstore.redact_secrets(manifest.config)}
+    fs.write_text_atomic(path, json.dumps(written, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def new_manifest(

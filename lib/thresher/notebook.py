@@ -15,6 +15,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from thresher.catalog import TablePrefix, register_tables
 from thresher.conf import load_config, parse_spark_conf
 from thresher.core.records import Manifest
 from thresher.plan import check_until
@@ -69,10 +70,12 @@ def run(
     until: str = "",
     settings: str = "",
     spark_conf: str = "",
+    register_as: str = "",
 ) -> RunResult:
     """`thresher run` from a notebook: empty strings mean "as in the config"; `settings` are `--set key=value`
-    items and `spark_conf` Spark settings, each separated by semicolons or new lines. On Databricks the notebook's
-    session is used; elsewhere a local one is built."""
+    items and `spark_conf` Spark settings, each separated by semicolons or new lines; `register_as`
+    (catalog.schema.name) registers the run's tables in the catalog once it has finished (thresher.catalog). On
+    Databricks the notebook's session is used; elsewhere a local one is built."""
     pipeline = load_config(
         config,
         sets=split_settings(settings),
@@ -83,7 +86,14 @@ def run(
     )
     if until:
         check_until(until, pipeline.stage_ids)
-    return run_pipeline(pipeline, get_spark(pipeline.spark), until=until or None)
+    if register_as:
+        TablePrefix.parse(register_as)  # a bad name fails before the run, not after it
+    spark = get_spark(pipeline.spark)
+    result = run_pipeline(pipeline, spark, until=until or None)
+    if register_as and not until:
+        for table in register_tables(spark, result.output, register_as):
+            print(f"registered {table}")
+    return result
 
 
 class RunExplorer:

@@ -44,6 +44,7 @@ from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
 from thresher.io.layout import OutputLayout
+from thresher.io.objectstore import require_spark_filesystems
 from thresher.limits import check_quarantine, check_stage_errors
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.plan import Plan, Segment, make_plan
@@ -114,6 +115,7 @@ class Runner:
         self.mode = config.run.mode
         self.layout = OutputLayout(config.run.output)
         self.spark = spark or get_spark(config.spark)
+        require_spark_filesystems(self.spark, [config.run.output, *(p for i in config.inputs for p in i.path)])
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.run.batch_size))
         self.store = DeltaStore(self.spark, resolve_format(self.spark, config.run.table_format))
         self.checkpoints = Checkpoints(self.layout, self.store)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from thresher.io import objectstore
+
 log = logging.getLogger(__name__)
 
 # Settings thresher relies on, applied to every session (runtime SQL settings, so they also apply to a
@@ -45,6 +47,7 @@ def get_spark(conf: Mapping[str, str] | None = None, app_name: str = "thresher")
     active = SparkSession.getActiveSession()
     if active is not None:
         _apply_runtime_conf(active, {**REQUIRED_SQL_CONF, **conf})
+        objectstore.configure_from_spark(active)
         return active
     builder = SparkSession.builder.appName(app_name)
     # Launched by spark-submit: the master and cluster settings come from its command line, never from here.
@@ -62,6 +65,7 @@ def get_spark(conf: Mapping[str, str] | None = None, app_name: str = "thresher")
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("THRESHER_SPARK_LOG_LEVEL", "ERROR"))
+    objectstore.configure_from_spark(spark)
     return spark
 
 

@@ -11,7 +11,6 @@ from thresher.errors import ResumeError
 from thresher.layout import OutputLayout
 from thresher.manifest import read_manifest
 from thresher.plan import check_until
-from thresher.summary import print_summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,6 +108,7 @@ def execute(config: PipelineConfig, progress: bool, until: str | None = None) ->
     # Imported here so that config errors are reported before Spark is even imported.
     from thresher.progress import progress_on_terminal
     from thresher.runner import run_pipeline
+    from thresher.summary import print_summary  # imports the runner: `thresher --help` needs neither
 
     with progress_on_terminal(enabled=progress):
         result = run_pipeline(config, until=until)

@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 
 from thresher.arrow_types import arrow_schema, spark_schema
 from thresher.errors import SchemaMismatchError, ThresherError
-from thresher.io import fs
+from thresher.io import fs, objectstore
 from thresher.spark import has_delta_jvm
 
 WriteMode = Literal["error", "append", "overwrite"]
@@ -58,6 +58,10 @@ class DeltaStore:
         self.format = table_format
         self.storage_options = storage_options
 
+    def _options(self, root: str) -> dict[str, str] | None:
+        """delta-rs storage options: the ones given, else the object-store mapping's for `root`."""
+        return self.storage_options if self.storage_options is not None else objectstore.storage_options(root)
+
     # -- queries ---------------------------------------------------------------------------------------------
 
     def exists(self, root: str) -> bool:
@@ -67,7 +71,7 @@ class DeltaStore:
             return bool(SparkDeltaTable.isDeltaTable(self.spark, root))
         from deltalake import DeltaTable
 
-        return DeltaTable.is_deltatable(root, storage_options=self.storage_options)
+        return DeltaTable.is_deltatable(root, storage_options=self._options(root))
 
     def version(self, root: str) -> int | None:
         if not self.exists(root):
@@ -79,7 +83,7 @@ class DeltaStore:
             return int(history[0][0])
         from deltalake import DeltaTable
 
-        return DeltaTable(root, storage_options=self.storage_options).version()
+        return DeltaTable(root, storage_options=self._options(root)).version()
 
     def read(self, root: str, with_file_metadata: bool = False) -> DataFrame:
         """The table's current snapshot; `with_file_metadata` adds `_file` (data file) and `_row` (row index in
@@ -113,8 +117,7 @@ class DeltaStore:
     def _write_delta_rs(
         self, df: DataFrame, root: str, mode: WriteMode, partition_by: list[str], overwrite_schema: bool
     ) -> None:
-        from deltalake import DeltaTable, Schema
-        from deltalake.transaction import create_table_with_add_actions
+        from deltalake import DeltaTable
 
         missing = [c for c in partition_by if c not in df.columns]
         if missing:
@@ -124,7 +127,7 @@ class DeltaStore:
         if exists:
             if mode == "error":
                 raise ThresherError(f"Delta table already exists: {root}")
-            table = DeltaTable(root, storage_options=self.storage_options)
+            table = DeltaTable(root, storage_options=self._options(root))
             table_partitions = list(table.metadata().partition_columns)
             if not (mode == "overwrite" and overwrite_schema):
                 _check_schema(root, pa.schema(table.schema().to_arrow()), schema)
@@ -134,8 +137,19 @@ class DeltaStore:
                     )
         commit_dir = _COMMIT_DIR_PREFIX + uuid.uuid4().hex[:16]
         df.write.mode("error").partitionBy(*partition_by).parquet(fs.join(root, commit_dir))
+        self.commit_directory(root, commit_dir, schema, mode, partition_by)
+
+    def commit_directory(
+        self, root: str, commit_dir: str, schema: pa.Schema, mode: WriteMode, partition_by: list[str]
+    ) -> None:
+        """Commit the Parquet files the executors wrote under `root/commit_dir` as one Delta transaction (the
+        driver's half of a delta-rs write: it needs only the driver's access to the store, not Spark's)."""
+        from deltalake import DeltaTable, Schema
+        from deltalake.transaction import create_table_with_add_actions
+
         adds = self._add_actions(root, commit_dir, partition_by)
-        if exists:
+        if self.exists(root):
+            table = DeltaTable(root, storage_options=self._options(root))
             table.create_write_transaction(adds, mode=mode, schema=schema, partition_by=partition_by or None)
         else:
             create_table_with_add_actions(
@@ -144,7 +158,7 @@ class DeltaStore:
                 adds,
                 mode="error",
                 partition_by=partition_by or None,
-                storage_options=self.storage_options,
+                storage_options=self._options(root),
             )
 
     def remove_unfinished_writes(self, root: str) -> list[str]:
@@ -152,9 +166,9 @@ class DeltaStore:
         folder of this store (`part-` + 16 hex digits) that still holds Spark's `_temporary` folder, i.e. a
         write whose Spark job never finished and so never reached a Delta commit. Returns the removed paths."""
         removed = []
-        for name in fs.entries(root):
+        for name in fs.list_dir(root):
             folder = fs.join(root, name)
-            if _COMMIT_DIR.fullmatch(name) and "_temporary" in fs.entries(folder):
+            if _COMMIT_DIR.fullmatch(name) and "_temporary" in fs.list_dir(folder):
                 fs.delete(folder)
                 removed.append(folder)
         return removed
@@ -177,7 +191,7 @@ class DeltaStore:
     def _read_delta_rs(self, root: str, with_file_metadata: bool) -> DataFrame:
         from deltalake import DeltaTable
 
-        table = DeltaTable(root, storage_options=self.storage_options)
+        table = DeltaTable(root, storage_options=self._options(root))
         schema = spark_schema(pa.schema(table.schema().to_arrow()))
         partitions = list(table.metadata().partition_columns)
         uris = table.file_uris()

@@ -1,4 +1,8 @@
-"""File-system access for local paths and object-store URIs (through pyarrow.fs)."""
+"""File-system access for local paths and object-store URIs (through pyarrow.fs).
+
+Everything the driver reads or writes (manifest, segment records, report, locks, listings) goes through these
+functions, for any path a user may give: a local path, `file://`, or an object-store URI whose scheme and
+credentials `thresher.io.objectstore` maps (`s3://`, `s3a://`, `gs://`, `abfss://`)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import posixpath
 from dataclasses import dataclass
 
 import pyarrow.fs as pafs
+
+from thresher.io import objectstore
 
 
 def is_local(path: str) -> bool:
@@ -24,7 +30,7 @@ def join(base: str, *parts: str) -> str:
 def filesystem(path: str) -> tuple[pafs.FileSystem, str]:
     if is_local(path):
         return pafs.LocalFileSystem(), os.path.abspath(local_path(path))
-    return pafs.FileSystem.from_uri(path)
+    return objectstore.arrow_filesystem(path)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,11 @@ def read_text(path: str) -> str:
 def write_text_atomic(path: str, text: str) -> None:
     """Write a small file so that readers see the old or the new content, never a torn one."""
     fs, base = filesystem(path)
+    if not is_local(path):
+        # An object-store PUT replaces the object whole; a rename there would be a copy and a delete.
+        with fs.open_output_stream(base) as stream:
+            stream.write(text.encode("utf-8"))
+        return
     fs.create_dir(posixpath.dirname(base), recursive=True)
     temporary = f"{base}.tmp-{os.getpid()}"
     with fs.open_output_stream(temporary) as stream:
@@ -86,12 +97,13 @@ def write_text_atomic(path: str, text: str) -> None:
     fs.move(temporary, base)
 
 
-def entries(path: str) -> list[str]:
-    """Names of the files and folders directly inside a directory, hidden ones included ([] when missing)."""
+def list_dir(path: str) -> list[str]:
+    """Names of the entries (files and directories, hidden ones included) directly under a directory; [] when it
+    does not exist. On object stores a "directory" is a key prefix."""
     fs, base = filesystem(path)
     if fs.get_file_info(base).type != pafs.FileType.Directory:
         return []
-    return sorted(item.base_name for item in fs.get_file_info(pafs.FileSelector(base, recursive=False)))
+    return sorted(entry.base_name for entry in fs.get_file_info(pafs.FileSelector(base, recursive=False)))
 
 
 def is_dir(path: str) -> bool:

@@ -1,0 +1,195 @@
+"""The driver's half of a run on an object store, against a local S3 (moto's server on 127.0.0.1, started here):
+the manifest, segment records and resume listing, Delta commits by delta-rs (with `s3://` and `s3a://` names),
+the report file, and the scheme/credential mapping. Spark's half (executors writing Parquet through S3A) needs
+the hadoop-aws jars, which cannot be installed here (no Maven): tests/spark/test_object_store_errors.py checks
+that its absence is one clear error instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+
+from thresher.io import fs, objectstore
+from thresher.io.delta import DeltaStore
+from thresher.layout import OutputLayout
+from thresher.manifest import read_manifest, write_manifest
+
+moto_server = pytest.importorskip("moto.server", reason="moto and flask (the dev extra) run the local S3")
+
+BUCKET = "thresher-test"
+S3_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[str]:
+    """A local S3 with one bucket; the environment names it the way a user points thresher at MinIO."""
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    saved = {key: os.environ.get(key) for key in [*S3_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
+    os.environ.update({**S3_ENVIRONMENT, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
+    objectstore.configure({})
+    try:
+        filesystem, _ = objectstore.arrow_filesystem(f"s3://{BUCKET}")
+        filesystem.create_dir(BUCKET)
+        yield f"s3://{BUCKET}"
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        objectstore.configure({})
+
+
+def test_schemes_map_to_what_pyarrow_and_delta_rs_know():
+    assert objectstore.for_arrow("s3a://b/k/x.json") == "s3://b/k/x.json"
+    assert objectstore.for_arrow("s3://b/k") == "s3://b/k"
+    assert objectstore.for_arrow("gs://b/k") == "gs://b/k"
+    assert objectstore.for_arrow("abfss://c@acct.dfs.core.windows.net/p") == "abfss://c@acct.dfs.core.windows.net/p"
+    assert objectstore.store_of("/tmp/x") is None and objectstore.store_of("file:///tmp/x") is None
+    assert objectstore.store_of("S3A://b/k") is objectstore.S3
+    assert objectstore.with_scheme_of("s3a://b/run", "b/run/kept") == "s3a://b/run/kept"
+    assert (
+        objectstore.with_scheme_of("abfss://c@acct.dfs.core.windows.net/run", "c/run/kept")
+        == "abfss://c@acct.dfs.core.windows.net/run/kept"
+    )
+    with pytest.raises(Exception, match="unknown file system scheme 'ftp'"):
+        fs.exists("ftp://host/x")
+
+
+def test_hadoop_settings_become_explicit_storage_options():
+    objectstore.configure(
+        {
+            "fs.s3a.access.key": "AK",
+            "fs.s3a.secret.key": "SK",
+            "fs.s3a.endpoint": "minio.local:9000",
+            "fs.s3a.connection.ssl.enabled": "false",
+            "fs.s3a.path.style.access": "true",
+            "fs.azure.account.key.acct.dfs.core.windows.net": "AZKEY",
+        }
+    )
+    try:
+        options = objectstore.storage_options("s3a://b/run/kept")
+        assert options is not None
+        assert options["AWS_ACCESS_KEY_ID"] == "AK" and options["AWS_SECRET_ACCESS_KEY"] == "SK"
+        assert options["AWS_ENDPOINT_URL"] == "http://minio.local:9000"
+        assert options["AWS_ALLOW_HTTP"] == "true" and options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] == "false"
+        assert objectstore.storage_options("abfss://c@acct.dfs.core.windows.net/run") == {
+            "AZURE_STORAGE_ACCOUNT_NAME": "acct",
+            "AZURE_STORAGE_ACCOUNT_KEY": "AZKEY",
+        }
+        assert objectstore.storage_options("/local/run") is None
+    finally:
+        objectstore.configure({})
+
+
+def test_secrets_never_reach_the_manifest(tmp_path):
+    path = str(tmp_path / "manifest.json")
+    config = {"spark": {"spark.hadoop.fs.s3a.secret.key": "SK", "spark.sql.shuffle.partitions": "8"}, "run": {}}
+    write_manifest(path, {"run_id": "r", "config": config})
+    written = read_manifest(path)
+    assert written is not None
+    assert written["config"]["spark"] == {
+        "spark.hadoop.fs.s3a.secret.key": objectstore.REDACTED,
+        "spark.sql.shuffle.partitions": "8",
+    }
+    assert config["spark"]["spark.hadoop.fs.s3a.secret.key"] == "SK"  # the run itself keeps its settings
+
+
+@pytest.mark.parametrize("scheme", ["s3", "s3a"])
+def test_manifest_segment_records_and_resume_listing_on_s3(s3, scheme):
+    layout = OutputLayout(f"{scheme}://{BUCKET}/runs/{scheme}-listing")
+    assert read_manifest(layout.manifest) is None and layout.existing_checkpoints() == []
+    write_manifest(layout.manifest, {"run_id": "r1", "status": "running", "segments": {}})
+    fs.write_text_atomic(layout.segment_info("00_ingest"), json.dumps({"fingerprint": "abc"}))
+    fs.write_text_atomic(layout.segment_info("01_normalize"), json.dumps({"fingerprint": "def"}))
+    manifest = read_manifest(layout.manifest)
+    assert manifest is not None and manifest["run_id"] == "r1" and "updated_at" in manifest
+    # What resume looks at: the committed checkpoints and what produced each.
+    assert layout.existing_checkpoints() == ["00_ingest", "01_normalize"]
+    assert json.loads(fs.read_text(layout.segment_info("01_normalize"))) == {"fingerprint": "def"}
+    # A recomputed segment is removed whole; the rest stays.
+    fs.delete(layout.checkpoint("01_normalize"))
+    assert layout.existing_checkpoints() == ["00_ingest"]
+    assert fs.exists(layout.manifest) and not fs.exists(layout.segment_info("01_normalize"))
+    listed = [objectstore.with_scheme_of(layout.root, f.path) for f in fs.list_files(layout.root)]
+    assert listed == [layout.manifest]  # `_segment.json` is hidden, like every `_` file
+    assert fs.list_dir(layout.root) == ["checkpoints", "manifest.json"]  # what an output-directory check sees
+    assert fs.list_dir(fs.join(layout.root, "nothing-here")) == []
+
+
+def _executor_output(root: str, commit_dir: str, table: pa.Table, partition_by: list[str]) -> None:
+    """What Spark's executors leave in a commit directory: Parquet files (hive-partitioned when asked)."""
+    filesystem, base = fs.filesystem(fs.join(root, commit_dir))
+    partitioning = ds.partitioning(table.select(partition_by).schema, flavor="hive") if partition_by else None
+    ds.write_dataset(
+        table,
+        base,
+        filesystem=filesystem,
+        format="parquet",
+        partitioning=partitioning,
+        basename_template="part-{i}.parquet",
+    )
+
+
+@pytest.mark.parametrize("scheme", ["s3", "s3a"])
+def test_delta_rs_commits_on_s3(s3, scheme):
+    root = f"{scheme}://{BUCKET}/runs/{scheme}-delta/kept"
+    store = DeltaStore(None, "delta-rs")  # type: ignore[arg-type]  # the driver's half needs no Spark
+    schema = pa.schema([("doc_id", pa.string()), ("lang", pa.string()), ("words", pa.int64())])
+    first = pa.table({"doc_id": ["a", "b", "c"], "lang": ["en", "de", "en"], "words": [5, 7, 9]}, schema=schema)
+    second = pa.table({"doc_id": ["d"], "lang": ["fr"], "words": [11]}, schema=schema)
+    assert not store.exists(root) and store.version(root) is None
+
+    _executor_output(root, "part-0001", first, ["lang"])
+    store.commit_directory(root, "part-0001", schema, "error", ["lang"])
+    _executor_output(root, "part-0002", second, ["lang"])
+    store.commit_directory(root, "part-0002", schema, "append", ["lang"])
+
+    assert store.version(root) == 1
+    table = DeltaTable(objectstore.for_arrow(root), storage_options=objectstore.storage_options(root))
+    assert table.metadata().partition_columns == ["lang"]
+    files = table.file_uris()
+    assert len(files) == 3 and all(f.startswith(f"s3://{BUCKET}/runs/{scheme}-delta/kept/part-000") for f in files)
+    rows = {}
+    for uri in files:
+        filesystem, path = fs.filesystem(uri)
+        lang = next(p.split("=", 1)[1] for p in path.split("/") if p.startswith("lang="))
+        for row in pq.read_table(path, filesystem=filesystem).to_pylist():
+            rows[row["doc_id"]] = (lang, row["words"])
+    assert rows == {"a": ("en", 5), "b": ("de", 7), "c": ("en", 9), "d": ("fr", 11)}
+
+    # An overwrite replaces the snapshot; the earlier files stay for time travel (and are not read).
+    _executor_output(root, "part-0003", second, ["lang"])
+    store.commit_directory(root, "part-0003", schema, "overwrite", ["lang"])
+    assert store.version(root) == 2
+    table = DeltaTable(objectstore.for_arrow(root), storage_options=objectstore.storage_options(root))
+    assert [u.split("/kept/", 1)[1].split("/", 1)[0] for u in table.file_uris()] == ["part-0003"]
+
+
+def test_report_file_is_written_on_s3(s3):
+    layout = OutputLayout(f"s3a://{BUCKET}/runs/report")
+    fs.write_text_atomic(layout.report, "<html>first</html>")
+    fs.write_text_atomic(layout.report, "<html>second</html>")
+    assert fs.read_text(layout.report) == "<html>second</html>"
+    assert [f.path for f in fs.list_files(layout.root)] == [f"{BUCKET}/runs/report/report.html"]
