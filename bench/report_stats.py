@@ -21,7 +21,7 @@ from pathlib import Path
 from thresher.conf import load_config
 from thresher.demo import generate_demo_corpus
 from thresher.io.delta import DeltaStore, resolve_format
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.manifest import read_manifest
 from thresher.plan import make_plan
 from thresher.report.compare import compare_runs

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 
 from thresher.errors import ThresherError
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 
 RUN_TABLES = ("kept", "excluded", "quarantine", "stats")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

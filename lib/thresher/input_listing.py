@@ -9,7 +9,7 @@ from typing import Any
 from thresher.errors import ResumeError
 from thresher.io import fs
 from thresher.io.inputs import PlannedInput
-from thresher.layout import INGEST_SEGMENT, OutputLayout
+from thresher.io.layout import INGEST_SEGMENT, OutputLayout
 
 _SHOWN = 5
 

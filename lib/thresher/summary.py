@@ -6,7 +6,7 @@ from typing import TextIO
 
 from thresher.core.records import StageStats
 from thresher.io import fs
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.runner import RunResult
 from thresher.stats import SKIPPED_METRIC
 

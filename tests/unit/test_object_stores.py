@@ -19,8 +19,8 @@ from deltalake import DeltaTable
 
 from thresher.io import fs, objectstore
 from thresher.io.delta import DeltaStore
-from thresher.layout import OutputLayout
-from thresher.manifest import read_manifest, write_manifest
+from thresher.io.layout import OutputLayout
+from thresher.manifest import Manifest, read_manifest, write_manifest
 
 moto_server = pytest.importorskip("moto.server", reason="moto and flask (the dev extra) run the local S3")
 
@@ -106,10 +106,10 @@ def test_hadoop_settings_become_explicit_storage_options():
 def test_secrets_never_reach_the_manifest(tmp_path):
     path = str(tmp_path / "manifest.json")
     config = {"spark": {"spark.hadoop.fs.s3a.secret.key": "SK", "spark.sql.shuffle.partitions": "8"}, "run": {}}
-    write_manifest(path, {"run_id": "r", "config": config})
+    write_manifest(path, Manifest(run_id="r", config=config))
     written = read_manifest(path)
     assert written is not None
-    assert written["config"]["spark"] == {
+    assert written.config["spark"] == {
         "spark.hadoop.fs.s3a.secret.key": objectstore.REDACTED,
         "spark.sql.shuffle.partitions": "8",
     }
@@ -120,11 +120,11 @@ def test_secrets_never_reach_the_manifest(tmp_path):
 def test_manifest_segment_records_and_resume_listing_on_s3(s3, scheme):
     layout = OutputLayout(f"{scheme}://{BUCKET}/runs/{scheme}-listing")
     assert read_manifest(layout.manifest) is None and layout.existing_checkpoints() == []
-    write_manifest(layout.manifest, {"run_id": "r1", "status": "running", "segments": {}})
+    write_manifest(layout.manifest, Manifest(run_id="r1"))
     fs.write_text_atomic(layout.segment_info("00_ingest"), json.dumps({"fingerprint": "abc"}))
     fs.write_text_atomic(layout.segment_info("01_normalize"), json.dumps({"fingerprint": "def"}))
     manifest = read_manifest(layout.manifest)
-    assert manifest is not None and manifest["run_id"] == "r1" and "updated_at" in manifest
+    assert manifest is not None and manifest.run_id == "r1" and manifest.updated_at is not None
     # What resume looks at: the committed checkpoints and what produced each.
     assert layout.existing_checkpoints() == ["00_ingest", "01_normalize"]
     assert json.loads(fs.read_text(layout.segment_info("01_normalize"))) == {"fingerprint": "def"}

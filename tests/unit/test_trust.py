@@ -299,7 +299,7 @@ def test_a_changed_input_is_named(tmp_path):
     from thresher.errors import ResumeError
     from thresher.input_listing import check_input_change, write_listing
     from thresher.io.inputs import fingerprint, plan_inputs
-    from thresher.layout import OutputLayout
+    from thresher.io.layout import OutputLayout
 
     (tmp_path / "in").mkdir()
     for name in ("a", "b"):

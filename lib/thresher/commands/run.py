@@ -8,7 +8,7 @@ from typing import Any
 
 from thresher.conf import PipelineConfig, load_config
 from thresher.errors import ResumeError
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.manifest import read_manifest
 from thresher.plan import check_until
 

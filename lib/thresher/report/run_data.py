@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from thresher.core.records import Manifest, StageStats
 from thresher.errors import ThresherError
 from thresher.io.delta import DeltaStore, resolve_format
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.manifest import read_manifest
 from thresher.schema import DOC_ID, KEEP, REASON, STAGE, TEXT
 from thresher.spark import set_job_description

@@ -10,7 +10,7 @@ import yaml
 from pyspark.sql import SparkSession
 
 from thresher.io import fs
-from thresher.layout import OutputLayout
+from thresher.io.layout import OutputLayout
 from thresher.report.contamination import contamination_section
 from thresher.report.html import (
     Section,
