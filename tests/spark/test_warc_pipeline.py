@@ -14,6 +14,7 @@ from tests.conftest import PROJECT_ROOT, SHARED_DATA
 from thresher.conf import load_config
 from thresher.demo_warc import generate_demo_warc
 from thresher.io.delta import DeltaStore
+from thresher.io.warc_write import gzip_member, response_record
 from thresher.runner import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -27,10 +28,21 @@ def _table(spark, path: Path):
 def test_extract_only_config_on_a_generated_crawl(spark, tmp_path):
     crawl = tmp_path / "crawl.warc.gz"
     pages = generate_demo_warc(crawl, pages=60, seed=3)
+    # A page trafilatura needs minutes for: the time limit must stop it inside the Spark task.
+    cells = "".join(f"<td><div><p>cell {i} text here</p></div></td>" for i in range(40))
+    slow_page = "<html><body>" + ("<table><tr>" + cells + "</tr>") * 300 + "</table>" * 300 + "</body></html>"
+    slow = tmp_path / "slow.warc.gz"
+    slow.write_bytes(gzip_member(response_record("https://slow.example.com/", slow_page.encode())))
     config = load_config(
-        data={"run": {"output": str(tmp_path / "out")}, "input": {"path": str(crawl)}, "stages": {"extract": {}}}
+        data={
+            "run": {"output": str(tmp_path / "out")},
+            "input": {"path": [str(crawl), str(slow)]},
+            "stages": {"extract": {"timeout_seconds": 2}},
+        }
     )
     result = run_pipeline(config, spark)
+    extract = next(r for r in result.stats if r["stage"] == "extract")
+    assert extract["reason_counts"].get("extraction_timeout") == 1
     totals = result.totals
     ingest = next(r for r in result.stats if r["stage"] == "ingest")
     skipped = {k.removeprefix("skipped."): int(v) for k, v in ingest["metrics"].items() if k.startswith("skipped.")}
@@ -44,6 +56,7 @@ def test_extract_only_config_on_a_generated_crawl(spark, tmp_path):
         ("crawl.warc.gz", "undecodable_header"),
         ("crawl.warc.gz", "truncated_record"),
     }
+    assert {r.reason: r.offset for r in quarantine}["truncated_record"] < crawl.stat().st_size
     assert all(r.offset > 0 for r in quarantine)
     kept = _table(spark, tmp_path / "out" / "kept")
     rows = kept.select("doc_id", "url", "text", F.col("meta")["warc_record_id"].alias("record_id")).collect()

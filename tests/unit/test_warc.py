@@ -193,3 +193,28 @@ def test_chunked_transfer_is_decoded() -> None:
     rows = read_all(str(WARC_DIR / "warcio" / "example-iana.org-chunked.warc"), OPTIONS)
     page = next(r for r in rows if r.get("text"))
     assert page["text"].startswith("<!doctype html>")
+
+
+def test_auto_format_from_file_names() -> None:
+    from thresher.io.inputs import _default_source, _kind
+
+    assert _kind("/x/CC-MAIN-1.warc.gz") == "warc"
+    assert _kind("/x/a.warc") == "warc"
+    assert _kind("/x/CC-MAIN-1.warc.wet.gz") == "wet"
+    assert _kind("/x/CC-MAIN-1.warc.wat.gz") is None
+    assert _default_source("/data/CC-MAIN-1.warc.wet.gz") == "CC-MAIN-1"
+
+
+def test_demo_crawl_is_deterministic(tmp_path: Path) -> None:
+    from thresher.demo_warc import generate_demo_warc
+
+    first, second = tmp_path / "a" / "crawl.warc.gz", tmp_path / "b" / "crawl.warc.gz"
+    counts = generate_demo_warc(first, pages=40, seed=5)
+    assert generate_demo_warc(second, pages=40, seed=5) == counts
+    assert first.read_bytes() == second.read_bytes()
+    rows = read_all(str(first), OPTIONS)
+    kinds = _kinds(rows)
+    assert kinds["bad_gzip_member"] == kinds["undecodable_header"] == kinds[TRUNCATED_RECORD] == 1
+    assert kinds["document"] == sum(v for k, v in counts.items() if k.startswith("article") or "dup" in k) + sum(
+        counts.get(k, 0) for k in ("spam", "near_empty", "wrong_charset")
+    )
