@@ -6,8 +6,8 @@
   CPU-second (process time, so other load on the machine does not count).
 * Decontamination: GSM8K test + HumanEval + MMLU test indexed (13-grams); documents per CPU-second over the
   clean corpora (each document once: distinct documents), false positives on them, and recall of benchmark items
-  planted in real documents: whole, a 13-word window of a longer item, and reformatted (case, white space,
-  punctuation).
+  planted in real documents: whole, a window of exactly 13 consecutive words of a longer item (the threshold),
+  and reformatted (case, white space, punctuation).
 
 Writes bench/results/tokens_decontam.json. Run from the repository root: `python -m bench.tokens_decontam`.
 """
@@ -24,7 +24,7 @@ from typing import Any
 from bench._common import SHARED_DATA, write_result
 from thresher.io.benchmarks import read_items
 from thresher.stages.decontaminate import DecontaminateParams, load_index
-from thresher.text.decontam import find, words
+from thresher.text.decontam import find, word_spans, words
 from thresher.text.tokens import TokenCounter, inspect_tokenizer_file
 
 CORPORA = (
@@ -130,11 +130,12 @@ def bench_decontamination(texts: list[str], planted_per_benchmark: int) -> dict[
         for _line, text in chosen:
             host = rng.choice(texts)
             cut = len(host) // 2
-            tokens = text.split()
+            spans = word_spans(text)
             planted = {"whole": text, "reformatted": _reformat(text, rng)}
-            if len(tokens) > 13:
-                start = rng.randrange(len(tokens) - 13)
-                planted["window_13"] = " ".join(tokens[start : start + 13])
+            if len(spans) > 13:
+                # Exactly 13 consecutive words of the item, cut from its text as it is (symbols in between).
+                start = rng.randrange(len(spans) - 13)
+                planted["window_13"] = text[spans[start][0] : spans[start + 12][1]]
             for kind, variant in planted.items():
                 match = find(index, f"{host[:cut]}\n{variant}\n{host[cut:]}")
                 variants[kind].append(match is not None and spec.name in match.benchmarks)
