@@ -82,6 +82,13 @@ def _report_stats(r: dict) -> str:
     )
 
 
+def _lm_perplexity(r: dict) -> str:
+    return (
+        ", ".join(f"{'+'.join(run['reference'])}: ROC AUC {run['roc_auc_neg_perplexity']:.3f}" for run in r["runs"])
+        + f" (fastText 5-fold {r['fasttext_5fold_roc_auc_readme']:.3f}, supervised)"
+    )
+
+
 BENCHMARKS = (
     Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
     Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814"), _quality_speed),
@@ -96,6 +103,7 @@ BENCHMARKS = (
     Benchmark("embed_throughput", (), _embed),
     Benchmark("select_dsir", (), _dsir),
     Benchmark("report_stats", ("--docs", "20000"), _report_stats),
+    Benchmark("lm_perplexity", (), _lm_perplexity),
 )
 
 
