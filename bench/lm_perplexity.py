@@ -1,6 +1,6 @@
 """n-gram LM perplexity: does a model trained by `thresher train-lm` on good text separate good from bad documents?
 
-    python -m bench.lm_perplexity [--order 5] [--prune 0 0 1]
+    python -m bench.lm_perplexity [--order 5] [--prune 0 0 1] [--references olmo_c4_1000.jsonl ...]
 
 For each reference corpus (and all of them together) a model is trained with `train_lm_from_inputs` (the
 `train-lm` command's code: Spark counting, 5% of documents held out), then every document of
@@ -59,6 +59,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--order", type=int, default=5)
     parser.add_argument("--prune", type=int, nargs="+", default=[0, 0, 1])
+    parser.add_argument(
+        "--references",
+        nargs="+",
+        default=[*REFERENCE_CORPORA, "+".join(REFERENCE_CORPORA)],
+        help="reference corpora to train on, one model each; join names with + for one model of several",
+    )
     args = parser.parse_args()
     import kenlm
 
@@ -74,7 +80,7 @@ def main() -> None:
     labels = [int(d["label"]) for d in scored]
     runs = []
     workdir = Path(tempfile.mkdtemp(prefix="lm_bench_"))
-    references = [[name] for name in REFERENCE_CORPORA] + [list(REFERENCE_CORPORA)]
+    references = [reference.split("+") for reference in args.references]
     for names in references:
         model_path = workdir / f"{'+'.join(Path(n).stem for n in names)}.arpa"
         request = LMTrainRequest(

@@ -118,6 +118,13 @@ def _warc_extract(r: dict) -> str:
     )
 
 
+def _lm_perplexity(r: dict) -> str:
+    return (
+        ", ".join(f"{'+'.join(run['reference'])}: ROC AUC {run['roc_auc_neg_perplexity']:.3f}" for run in r["runs"])
+        + f" (fastText 5-fold {r['fasttext_5fold_roc_auc_readme']:.3f}, supervised)"
+    )
+
+
 BENCHMARKS = (
     Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
     Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814"), _quality_speed),
@@ -135,6 +142,7 @@ BENCHMARKS = (
     Benchmark("report_stats", ("--docs", "20000"), _report_stats),
     Benchmark("tokens_decontam", (), _tokens_decontam),
     Benchmark("warc_extract", (), _warc_extract),
+    Benchmark("lm_perplexity", (), _lm_perplexity),
 )
 
 
