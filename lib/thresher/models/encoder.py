@@ -28,7 +28,10 @@ LongDocs = Literal["truncate", "chunk"]
 # being tokenized whole only to be truncated.
 CHARS_PER_TOKEN_CAP = 16
 CPU_BATCH_SIZE = 32
-MISSING_EXTRA = "the model scorers need the `models` extra: pip install 'thresher[models]'"
+MISSING_EXTRA = (
+    "the model scorers need the `models` extra: pip install 'thresher-<version>-py3-none-any.whl[models]' "
+    "(README: Install)"
+)
 
 
 @dataclass(frozen=True)

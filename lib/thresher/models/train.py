@@ -77,7 +77,10 @@ def fit_fasttext(texts: list[str], labels: np.ndarray, options: FastTextOptions,
     try:
         import fasttext
     except ImportError as error:
-        raise ThresherError("fastText training needs the `models` extra: pip install 'thresher[models]'") from error
+        raise ThresherError(
+            "fastText training needs the `models` extra: "
+            "pip install 'thresher-<version>-py3-none-any.whl[models]' (README: Install)"
+        ) from error
     handle, path = tempfile.mkstemp(suffix=".txt", prefix="thresher-fasttext-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
