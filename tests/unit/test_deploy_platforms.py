@@ -116,7 +116,8 @@ def test_spark_application_runs_the_image_entry_point_with_a_valid_command():
         main == "local:///opt/thresher/jobs/thresher_job.py" and (PROJECT_ROOT / "jobs" / "thresher_job.py").is_file()
     )
     args = build_parser().parse_args(spec["arguments"])
-    assert args.command == "run" and args.output.startswith("s3a://") and args.input.startswith("s3a://")
+    assert args.command == "run" and args.output.startswith("s3a://")
+    assert args.input and all(path.startswith("s3a://") for path in args.input)
     assert (PROJECT_ROOT / args.config.removeprefix("/opt/thresher/")).is_file()
     # The image has Delta's jars: the sessions use its catalog, exactly as the image's own spark-defaults say.
     for key, value in fetch_spark_jars.DELTA_SESSION_CONF.items():
