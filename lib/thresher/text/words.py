@@ -27,6 +27,7 @@ import numpy as np
 
 from thresher.text.chars import token_flags
 from thresher.text.english import english_special_cases
+from thresher.text.langcodes import macrolanguage, parse, preferred
 
 _DIGITS = frozenset("0123456789")
 _PUNCT = "…,:;!?¿؟¡()[]{}<>_#*&。？！，、；：～·।،۔؛٪"
@@ -521,25 +522,35 @@ def _unsegmented_pattern() -> re.Pattern[str]:
     return re.compile(f"[{letters}][{marks}]*|[^{letters}]+")
 
 
-# Language codes (ISO 639-1 and -3, optionally with a script suffix as GlotLID writes them).
 UNSEGMENTED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu"})
-_ISO3_TO_1 = {"eng": "en", "zho": "zh", "cmn": "zh", "jpn": "ja", "tha": "th", "lao": "lo", "khm": "km"}
-_ISO3_TO_1 |= {"mya": "my", "bod": "bo"}
+# ISO 15924 scripts written without spaces between words.
+UNSEGMENTED_SCRIPTS = frozenset(
+    {"Hani", "Hans", "Hant", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"}
+)
 
 
 def base_language(language: str) -> str:
-    """'en', 'eng', 'eng_Latn', 'en-US' -> 'en'; other codes lowercased without script or region."""
-    code = re.split(r"[_-]", language.strip(), maxsplit=1)[0].lower()
-    return _ISO3_TO_1.get(code, code)
+    """'en', 'eng', 'eng_Latn', 'en-US' -> 'en': ISO 639-1 where one exists, else that of the macrolanguage
+    ('cmn' -> 'zh', 'arz' -> 'ar'), else ISO 639-3; without script or region (see `thresher.text.langcodes`)."""
+    code = parse(language)
+    if code.iso1 is None:
+        macro = macrolanguage(code.iso3)
+        if macro is not None:
+            return preferred(macro)
+    return code.preferred
+
+
+def is_unsegmented(language: str) -> bool:
+    """Whether the language is written without spaces between words ('zh', 'cmn_Hani', 'th', 'lo', ...)."""
+    return base_language(language) in UNSEGMENTED_LANGUAGES or parse(language).default_script in UNSEGMENTED_SCRIPTS
 
 
 @cache
 def word_splitter(language: str) -> WordSplitter:
     """The splitter for a language code; one instance (and cache) per kind per process."""
-    code = base_language(language)
-    if code in UNSEGMENTED_LANGUAGES:
+    if is_unsegmented(language):
         return _splitter("unsegmented")
-    return _splitter("en" if code == "en" else "generic")
+    return _splitter("en" if base_language(language) == "en" else "generic")
 
 
 @cache
