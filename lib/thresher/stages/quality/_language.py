@@ -19,7 +19,8 @@ from thresher.stages.base import StageParams
 from thresher.stages.fused import DocBatch
 from thresher.stages.quality._presets import BUNDLED_PRESETS, LanguageSettings, load_settings
 from thresher.text.langcodes import preferred
-from thresher.text.words import base_language
+from thresher.text.segmenters import MissingSegmenterError, check_installed
+from thresher.text.words import SEGMENTATIONS, base_language
 
 LANGUAGE_COLUMN = "language.lang"
 _NOT_IN_PRESET = object()
@@ -46,8 +47,27 @@ class PerLanguageParams(StageParams):
         "{zh: {min_doc_words: 100}}; they win over the preset's values.",
     )
 
+    segmentation: str = Field(
+        default="characters",
+        description="Words of languages written without spaces: 'characters' (one word per character) or "
+        "'dictionary' (rjieba for Chinese, MeCab/UniDic-lite for Japanese, pythainlp for Thai: the `multilingual` "
+        "extra; Lao, Khmer, Burmese and Tibetan stay one word per character).",
+    )
+
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
     _preset_params: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("segmentation")
+    @classmethod
+    def _segmenters_installed(cls, value: str) -> str:
+        if value not in SEGMENTATIONS:
+            raise ValueError(f"unknown segmentation {value!r}; allowed: {', '.join(SEGMENTATIONS)}")
+        if value == "dictionary":
+            try:
+                check_installed()
+            except MissingSegmenterError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @field_validator("preset")
     @classmethod
@@ -62,7 +82,8 @@ class PerLanguageParams(StageParams):
 
     @model_validator(mode="after")
     def _parse_languages(self) -> Self:
-        allowed = [k for k in type(self).model_fields if k not in ("languages", "default_language", "preset")]
+        fixed = ("languages", "default_language", "preset", "segmentation")
+        allowed = [k for k in type(self).model_fields if k not in fixed]
         for code, override in self.languages.items():
             unknown = [k for k in override if k not in allowed]
             if unknown:
