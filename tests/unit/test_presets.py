@@ -164,3 +164,16 @@ def test_settings_round_trip(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="not a thresher language settings file"):
         load_settings(str(tmp_path / "bad.json"))
+
+
+def test_web_multi_config_validates_with_the_preset_on_every_rule_stage() -> None:
+    from tests.conftest import PROJECT_ROOT
+    from thresher.conf import load_config
+
+    config = load_config(PROJECT_ROOT / "conf" / "web_multi.yaml")
+    ids = [s.id for s in config.stages]
+    assert ids.index("language") < ids.index("gopher_repetition") < ids.index("fineweb_quality")
+    assert ids.index("fineweb_quality") < ids.index("gopher_quality") and "c4_quality" not in ids
+    by_id = {s.id: s.stage for s in config.stages}
+    assert all(by_id[i].params.preset == "fineweb2" for i in ("language", "gopher_repetition", "gopher_quality"))
+    assert by_id["gopher_quality"].params.for_language("zh").stop_words[:2] == ["的", "年"]
