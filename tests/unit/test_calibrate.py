@@ -64,3 +64,12 @@ def test_calibrate_keeps_the_english_share_in_each_language(tmp_path: Path) -> N
     assert load_settings(str(path)).key("fra") == "fra_Latn"
     with pytest.raises(ValueError, match="unknown calibration method"):
         calibrate(samples, "median")
+
+
+def test_a_signal_the_reference_never_shows_sets_no_threshold() -> None:
+    rng = np.random.default_rng(3)
+    sample = _sample(rng, 100)
+    sample.signals["gopher_repetition.dup_line_frac"] = np.zeros(100)
+    settings, _ = calibrate({"fra_Latn": sample}, "tail")
+    assert "dup_line_frac" not in settings.values["fra_Latn"]
+    assert settings.values["fra_Latn"]["min_avg_word_length"] > 0

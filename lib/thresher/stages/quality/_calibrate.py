@@ -6,6 +6,7 @@
   keeps of English reference documents (`english_rate`, when the reference has English text), else keeps
   `1 - tail` of them (`tail`): an upper bound is the language's (1 - rate) quantile, a lower bound its rate quantile.
 - Stop words: the words found in the most reference documents of the language (FineWeb-2: frequent words).
+- A threshold that comes out as 0 is left out (0 turns a rule off; the stage keeps its own value).
 
 The inputs are plain per-language arrays (the Spark job in `thresher.commands.calibrate` collects them), so this
 module is Spark-free and unit-tested on its own.
@@ -109,7 +110,9 @@ def calibrate(
                 continue
             q = 1 - rates[name] if bound == "lower" else rates[name]
             found = _quantile(column_values, q)
-            if found is not None:
+            # 0 turns a rule off: a reference that never shows the signal (clean text has no repeated lines) says
+            # nothing about its threshold, so the stage keeps its own.
+            if found is not None and round(found, 3) > 0:
                 entry[name] = round(found, 3)
         for column, column_values in sample.signals.items():
             quantiles = [_quantile(column_values, q) for q in (0.05, 0.25, 0.5, 0.75, 0.95)]
