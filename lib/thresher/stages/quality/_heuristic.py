@@ -39,7 +39,7 @@ class HeuristicStage(RowStage):
         texts: list[str] = []
         for analysis, language in zip(analyses, languages, strict=True):
             params = self.params.for_language(language)
-            signals = self.signals(analysis, word_splitter(language), params)
+            signals = self.signals(analysis, word_splitter(language, params.segmentation), params)
             for name in names:
                 columns[name].append(signals[name])
             reasons.append(self.decide(signals, params))

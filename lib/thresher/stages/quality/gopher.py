@@ -64,9 +64,8 @@ class GopherRepetition(HeuristicStage):
 
     def __init__(self, params: GopherRepetitionParams | None = None) -> None:
         super().__init__(params)
-        variants = [self.params, *self.params._overrides.values()]
-        self._top_ns = sorted({n for p in variants for n in p.top_n_grams})
-        self._dup_ns = sorted({n for p in variants for n in p.dup_n_grams})
+        self._top_ns = sorted({n for sizes in self.params.values_of("top_n_grams") for n in sizes})
+        self._dup_ns = sorted({n for sizes in self.params.values_of("dup_n_grams") for n in sizes})
 
     def signal_fields(self) -> list[StructField]:
         names = ["dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"]

