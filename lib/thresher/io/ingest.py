@@ -32,7 +32,6 @@ from pyspark.sql.types import (
 )
 
 from thresher.arrow_types import arrow_schema
-from thresher.conf import InputConfig
 from thresher.errors import InputError
 from thresher.io import fs
 from thresher.io.delta import DeltaStore
@@ -52,6 +51,7 @@ from thresher.io.jsonl import (
     parse_record,
 )
 from thresher.io.layout import OutputLayout
+from thresher.io.spec import InputSpec
 from thresher.io.warc import WarcOptions, iter_records, open_seekable
 from thresher.schema import (
     DOC_ID,
@@ -431,7 +431,7 @@ def _table_records(spark: SparkSession, item: PlannedInput, store: DeltaStore) -
     )
 
 
-def _check_named_columns(schema: StructType, config: InputConfig, columns: list[str]) -> None:
+def _check_named_columns(schema: StructType, config: InputSpec, columns: list[str]) -> None:
     """Columns the user named (input.fields.id / url / meta) must exist; the defaults (`id`, `url`) may not."""
     fields = config.fields
     named = [
