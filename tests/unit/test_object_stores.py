@@ -22,7 +22,7 @@ import pytest
 from deltalake import DeltaTable
 
 from thresher.io import fs, objectstore
-from thresher.io.delta import DeltaStore
+from thresher.io.delta import DeltaStore, commit_directory_of
 from thresher.layout import OutputLayout
 from thresher.manifest import read_manifest, write_manifest
 
@@ -215,3 +215,12 @@ def test_report_file_is_written_on_s3(s3):
     fs.write_text_atomic(layout.report, "<html>second</html>")
     assert fs.read_text(layout.report) == "<html>second</html>"
     assert [f.path for f in fs.list_files(layout.root)] == [f"{BUCKET}/runs/report/report.html"]
+
+
+def test_data_files_are_grouped_by_commit_whatever_scheme_delta_rs_names_them():
+    assert commit_directory_of("s3://b/run/kept/part-1/lang=en/x.parquet", "s3a://b/run/kept") == "part-1"
+    assert commit_directory_of("s3://b/run/kept/part-2/x.parquet", "s3://b/run/kept/") == "part-2"
+    assert commit_directory_of("file:///tmp/run/kept/part-3/x.parquet", "/tmp/run/kept") == "part-3"
+    assert commit_directory_of("file:///home/u/runs/x/kept/part-4/x.parquet", "runs/x/kept") == "part-4"
+    with pytest.raises(Exception, match="outside it"):
+        commit_directory_of("s3://other/kept/part-1/x.parquet", "s3a://b/run/kept")
