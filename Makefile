@@ -45,7 +45,8 @@ airflow-venv: $(AIRFLOW_STAMP)
 $(AIRFLOW_STAMP): constraints.txt
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
-		apache-airflow apache-airflow-providers-apache-spark
+		apache-airflow apache-airflow-providers-apache-spark \
+		apache-airflow-providers-databricks apache-airflow-providers-cncf-kubernetes
 	touch $(AIRFLOW_STAMP)
 
 demo: venv

@@ -57,7 +57,6 @@ import json
 import os
 import re
 import shlex
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -272,10 +271,12 @@ def databricks_parameters(until: str | None) -> dict[str, str]:
 
 
 def spark_application(template: str, task_id: str, run_id: str, arguments: list[str]) -> dict[str, Any]:
-    """The SparkApplication of one task run: the template's, with a name of its own and `thresher run`'s
-    arguments (paths as the image sees them)."""
-    with open(template, encoding="utf-8") as handle:
-        application = yaml.safe_load(handle)
+    """The SparkApplication of one task run: the template's (a file, or its YAML text as Airflow renders it), with a
+    name of its own and `thresher run`'s arguments (paths as the image sees them)."""
+    if os.path.isfile(template):
+        with open(template, encoding="utf-8") as handle:
+            template = handle.read()
+    application = yaml.safe_load(template)
     suffix = re.sub(r"[^a-z0-9]+", "-", run_id.lower()).strip("-")
     application["metadata"]["name"] = f"thresher-{task_id}-{suffix}"[:63].rstrip("-").replace("_", "-")
     application["spec"]["arguments"] = arguments
@@ -309,9 +310,7 @@ if SparkKubernetesOperator is not None:
             arguments = without_empty_options(self.thresher_arguments)
             arguments += set_options(context["params"].get("settings"))
             application = spark_application(self.application_file, self.task_id, context["run_id"], arguments)
-            with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-                yaml.safe_dump(application, handle, sort_keys=False)
-            self.application_file = handle.name
+            self.application_file = yaml.safe_dump(application, sort_keys=False)  # the operator takes YAML text
             return super().execute(context)
 
 

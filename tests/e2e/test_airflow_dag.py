@@ -42,7 +42,7 @@ for name, settings in json.loads(sys.argv[1]).items():
                 [t.task_id, type(t).__name__, sorted(t.downstream_task_ids),
                  getattr(t, "application_args", None) or getattr(t, "bash_command", None)
                  or getattr(t, "thresher_arguments", None) or getattr(t, "json", None),
-                 {key: getattr(t, key, None) for key in ("files", "deploy_mode", "application_file", "namespace")}]
+                 {key: getattr(t, key, None) for key in ("files", "_deploy_mode", "application_file", "namespace")}]
                 for t in dag.tasks
             ]
             for dag in bag.dags.values()
@@ -167,7 +167,7 @@ def test_dag_parses_for_each_way_of_configuring_it(airflow_env):
     # YARN cluster mode: the config travels with --files and is named by its file name.
     yarn = report["yarn-cluster"]["dags"][DAG_ID]
     assert yarn[0][3][1] == "{{ params.config | basename }}"
-    assert yarn[0][4]["files"] == "{{ params.config }},/x/a.txt" and yarn[0][4]["deploy_mode"] == "cluster"
+    assert yarn[0][4]["files"] == "{{ params.config }},/x/a.txt" and yarn[0][4]["_deploy_mode"] == "cluster"
 
     databricks = report["databricks"]["dags"][DAG_ID]
     assert [(t[0], t[1], t[2]) for t in databricks] == [
@@ -198,6 +198,7 @@ import importlib.util, json, sys
 import jinja2
 spec = importlib.util.spec_from_file_location("thresher_dag", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
+sys.modules["thresher_dag"] = module
 spec.loader.exec_module(module)
 environment = jinja2.Environment()
 environment.filters["set_options"] = module.set_options

@@ -79,7 +79,9 @@ def test_the_cli_says_it_in_one_line_instead_of_a_py4j_trace(tmp_path):
         timeout=900,
     )
     assert result.returncode == 2, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    # The JVM's own start-up notice aside, stderr is the one line.
+    jvm_notice = "WARNING: Using incubator modules"
+    errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(jvm_notice)]
     hadoop = objectstore.spark_hadoop_version()
     assert errors == [
         "thresher: error: s3://bucket/runs/x: Spark has no Hadoop file system for s3:// "
@@ -87,3 +89,37 @@ def test_the_cli_says_it_in_one_line_instead_of_a_py4j_trace(tmp_path):
         f"--packages org.apache.hadoop:hadoop-aws:{hadoop} (or use the thresher image, which carries it; "
         "see the README's 'Object stores')"
     ], result.stderr[-3000:]
+
+
+def test_the_sessions_hadoop_settings_are_the_drivers_storage_options(spark, monkeypatch):
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    settings = {
+        "fs.s3a.access.key": "AK",
+        "fs.s3a.secret.key": "SK",
+        "fs.s3a.endpoint": "http://127.0.0.1:9",
+        "fs.azure.account.key.acct.dfs.core.windows.net": "AZKEY",
+    }
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    try:
+        for key, value in settings.items():
+            hadoop.set(key, value)
+        objectstore.configure_from_spark(spark)
+        options = objectstore.storage_options("s3a://bucket/run")
+        assert options is not None
+        assert options["AWS_ACCESS_KEY_ID"] == "AK" and options["AWS_SECRET_ACCESS_KEY"] == "SK"
+        assert options["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9" and options["AWS_ALLOW_HTTP"] == "true"
+        assert objectstore.storage_options("abfss://c@acct.dfs.core.windows.net/run")["AZURE_STORAGE_ACCOUNT_KEY"] == (
+            "AZKEY"
+        )
+        # The other way round: an endpoint only in the environment reaches S3A on the executors.
+        for key in settings:
+            hadoop.unset(key)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:10")
+        objectstore.configure_from_spark(spark)
+        assert hadoop.get("fs.s3a.endpoint") == "http://127.0.0.1:10"
+        assert hadoop.get("fs.s3a.path.style.access") == "true"
+    finally:
+        for key in [*settings, "fs.s3a.path.style.access"]:
+            hadoop.unset(key)
+        objectstore.configure({})

@@ -9,20 +9,24 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
 from thresher.io import fs, objectstore
-from thresher.io.delta import DeltaStore
+from thresher.io.delta import DeltaStore, commit_directory_of
 from thresher.io.layout import OutputLayout
 from thresher.manifest import Manifest, read_manifest, write_manifest
 
-moto_server = pytest.importorskip("moto.server", reason="moto and flask (the dev extra) run the local S3")
+pytest.importorskip("moto.server", reason="moto and flask (the dev extra) run the local S3")
 
 BUCKET = "thresher-test"
 S3_ENVIRONMENT = {
@@ -40,19 +44,37 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[str]:
-    """A local S3 with one bucket; the environment names it the way a user points thresher at MinIO."""
+    """A local S3 with one bucket; the environment names it the way a user points thresher at MinIO. The server
+    runs in a process of its own: delta-rs holds the GIL while it waits for an answer, which would starve a
+    server thread of this process."""
     port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     saved = {key: os.environ.get(key) for key in [*S3_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
-    os.environ.update({**S3_ENVIRONMENT, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
-    objectstore.configure({})
     try:
-        filesystem, _ = objectstore.arrow_filesystem(f"s3://{BUCKET}")
-        filesystem.create_dir(BUCKET)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the local S3 server did not start") from None
+                time.sleep(0.2)
+        os.environ.update({**S3_ENVIRONMENT, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
+        objectstore.configure({})
+        # thresher never creates buckets; the test makes its own with a file system that may.
+        admin = pafs.S3FileSystem(
+            endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1", allow_bucket_creation=True
+        )
+        admin.create_dir(BUCKET)
         yield f"s3://{BUCKET}"
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=30)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -193,3 +215,12 @@ def test_report_file_is_written_on_s3(s3):
     fs.write_text_atomic(layout.report, "<html>second</html>")
     assert fs.read_text(layout.report) == "<html>second</html>"
     assert [f.path for f in fs.list_files(layout.root)] == [f"{BUCKET}/runs/report/report.html"]
+
+
+def test_data_files_are_grouped_by_commit_whatever_scheme_delta_rs_names_them():
+    assert commit_directory_of("s3://b/run/kept/part-1/lang=en/x.parquet", "s3a://b/run/kept") == "part-1"
+    assert commit_directory_of("s3://b/run/kept/part-2/x.parquet", "s3://b/run/kept/") == "part-2"
+    assert commit_directory_of("file:///tmp/run/kept/part-3/x.parquet", "/tmp/run/kept") == "part-3"
+    assert commit_directory_of("file:///home/u/runs/x/kept/part-4/x.parquet", "runs/x/kept") == "part-4"
+    with pytest.raises(Exception, match="outside it"):
+        commit_directory_of("s3://other/kept/part-1/x.parquet", "s3a://b/run/kept")

@@ -209,11 +209,8 @@ class DeltaStore:
         # Partition values live in the paths (k=v) below each commit directory: read each commit's files with
         # that directory as basePath so Spark recovers them, typed by the table schema.
         by_commit: dict[str, list[str]] = defaultdict(list)
-        root_prefix = root.rstrip("/") + "/"
         for uri in uris:
-            local = fs.local_path(uri)
-            relative = local[len(root_prefix) :] if local.startswith(root_prefix) else uri.split(root_prefix, 1)[-1]
-            by_commit[relative.split("/", 1)[0]].append(uri)
+            by_commit[commit_directory_of(uri, root)].append(uri)
         frames = []
         for commit, files in sorted(by_commit.items()):
             frame = self.spark.read.schema(schema).option("basePath", fs.join(root, commit)).parquet(*files)
@@ -222,6 +219,18 @@ class DeltaStore:
         for frame in frames[1:]:
             union = union.unionByName(frame)
         return union.select(*columns)
+
+
+def commit_directory_of(uri: str, root: str) -> str:
+    """The commit directory (first path part below the table root) of a data file delta-rs lists; delta-rs names
+    files under its own scheme (`s3://` for a table at `s3a://...`)."""
+    local = fs.local_path(uri)
+    for prefix in {root.rstrip("/") + "/", objectstore.for_arrow(root).rstrip("/") + "/"}:
+        if local.startswith(prefix):
+            return local[len(prefix) :].split("/", 1)[0]
+        if "/" + prefix.lstrip("/") in local:  # a relative root: delta-rs lists absolute paths
+            return local.split("/" + prefix.lstrip("/"), 1)[1].split("/", 1)[0]
+    raise ThresherError(f"Delta table {root} lists a data file outside it: {uri}")
 
 
 def _with_file_metadata(frame: DataFrame) -> DataFrame:

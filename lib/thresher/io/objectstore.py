@@ -148,20 +148,18 @@ def configure_from_spark(spark: Any) -> None:
     other way round: an S3 endpoint given only in the environment (a local S3 such as MinIO) reaches S3A too."""
     try:
         hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
-        keys = [*_S3A_TO_STORAGE_OPTION, "fs.s3a.path.style.access", "fs.s3a.connection.ssl.enabled"]
-        keys.append("google.cloud.auth.service.account.json.keyfile")
-        settings = {key: hadoop.get(key) for key in keys if hadoop.get(key)}
-        iterator = hadoop.iterator()
-        while iterator.hasNext():
-            entry = iterator.next()
-            if entry.getKey().startswith("fs.azure.account.key."):
-                settings[entry.getKey()] = entry.getValue()
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        if endpoint and not settings.get("fs.s3a.endpoint"):
-            hadoop.set("fs.s3a.endpoint", endpoint)
-            hadoop.set("fs.s3a.path.style.access", "true")
     except Exception:  # Spark Connect and Databricks serverless expose no Hadoop configuration
         return
+    keys = [*_S3A_TO_STORAGE_OPTION, "fs.s3a.path.style.access", "fs.s3a.connection.ssl.enabled"]
+    keys.append("google.cloud.auth.service.account.json.keyfile")
+    settings = {key: hadoop.get(key) for key in keys if hadoop.get(key)}
+    # One call for the matching keys (iterating the whole configuration costs a gateway call per entry).
+    azure_keys = hadoop.getValByRegex(r"^fs\.azure\.account\.key\..*")
+    settings.update({str(key): str(azure_keys[key]) for key in azure_keys})
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and not settings.get("fs.s3a.endpoint"):
+        hadoop.set("fs.s3a.endpoint", endpoint)
+        hadoop.set("fs.s3a.path.style.access", "true")
     configure(settings)
 
 
