@@ -34,7 +34,7 @@ def print_summary(result: RunResult, out: TextIO) -> None:
         speed = throughput.get((row["segment"], row["stage"]))
         print(
             f"{row['stage']:<22}{row['docs_in']:>10}{row['docs_out']:>10}{count:>10}{chars_kept:>11.1%}"
-            f"{f'{speed:.0f}' if speed is not None else '-':>10}"
+            f"{f'{speed:.0f}' if speed is not None else '':>10}"
             + (f"{_count(row['tokens_out']):>14}" if with_tokens else ""),
             file=out,
         )

@@ -66,6 +66,8 @@ def test_a_stats_row_round_trips_through_the_table_columns():
         "chars_out": 70,
         "words_in": 20,
         "words_out": 14,
+        "tokens_in": None,
+        "tokens_out": None,
         "reason_counts": {"near_duplicate": 3},
         "signals": json.dumps({"signals": {}, "details": {"histogram": {"2": 1}}, "languages": {"counts": {}}}),
         "metrics": {"clusters": 1.0},

@@ -361,19 +361,11 @@ def test_the_summary_says_removed_in_filter_mode_and_flagged_in_annotate_mode(tm
     from thresher.summary import print_summary
 
     def row(stage, segment, mode, docs_in, excluded, flagged, reasons):
-        return {
-            "stage": stage,
-            "segment": segment,
-            "mode": mode,
-            "docs_in": docs_in,
-            "docs_out": docs_in - excluded,
-            "docs_excluded": excluded,
-            "docs_flagged": flagged,
-            "chars_in": 100,
-            "chars_out": 90,
-            "reason_counts": reasons,
-            "wall_seconds": 2.0,
-        }
+        return StageStats(
+            run_id="r", stage_index=0, stage=stage, segment=segment, mode=mode, docs_in=docs_in,
+            docs_out=docs_in - excluded, docs_excluded=excluded, docs_flagged=flagged, chars_in=100, chars_out=90,
+            words_in=20, words_out=18, reason_counts=reasons, wall_seconds=2.0,
+        )  # fmt: skip
 
     totals = {"input_records": 12, "kept": 9, "excluded": 1, "quarantine": 2}
     for mode, excluded in (("filter", 1), ("annotate", 0)):
