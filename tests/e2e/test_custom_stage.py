@@ -33,7 +33,7 @@ def _installed(site: Path) -> dict[str, str]:
 
 def _thresher(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "thresher.cli", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "thresher.cli", *args], capture_output=True, text=True, env=env, timeout=1500
     )
 
 

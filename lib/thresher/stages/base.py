@@ -116,7 +116,13 @@ class RowStage(Stage):
 
 
 class GlobalStage(Stage):
-    """A stage that needs the whole corpus; runs as Spark DataFrame operations."""
+    """A stage that needs the whole corpus; runs as Spark DataFrame operations.
+
+    Porting a stage written against the earlier contract (`apply` returned the frame and wrote
+    `ctx.metrics[...]` / `ctx.details[...]`): make `report = StageReport()` at the start of `apply`, write
+    `report.metrics[...]` / `report.details[...]` instead, and `return frame, report`. Library functions that
+    took the context take `ctx.scratch_space`.
+    """
 
     @abstractmethod
     def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
