@@ -208,7 +208,9 @@ def test_annotate_then_select_equals_filter_on_a_real_corpus(spark, tmp_path):
 
 def test_a_global_rewriting_stage_keeps_the_original_text_in_annotate_mode(spark, tmp_path):
     boilerplate = "Share this article on social media"
-    docs = [{"id": f"d{i}", "text": f"{TEXT} {i}\n{boilerplate}\nSentence number {i} ends here."} for i in range(4)]
+    # refine compares lines case-folded with digits as 0: the other lines differ by a word.
+    names = ["alpha", "beta", "gamma", "delta"]
+    docs = [{"id": n, "text": f"{TEXT} {n}\n{boilerplate}\nThe {n} sentence ends here."} for n in names]
     (tmp_path / "a.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
     out = tmp_path / "out"
     config = load_config(
