@@ -47,7 +47,7 @@ def check_input_change(layout: OutputLayout, planned: list[PlannedInput], finger
         return
     shown = "; ".join(changes[:_SHOWN]) + (f"; and {len(changes) - _SHOWN} more" if len(changes) > _SHOWN else "")
     raise ResumeError(
-        f"the input of the run in {layout.root} changed since its ingest was committed: {shown}. To recompute "
-        f"from the new input, delete {layout.checkpoint(INGEST_SEGMENT)} and every later checkpoint; for a "
-        "separate run use a new --output directory"
+        f"checkpoint {INGEST_SEGMENT} in {layout.root} was committed from other files of the input: {shown}. To "
+        f"recompute from the new input, delete {layout.checkpoint(INGEST_SEGMENT)} and every later checkpoint; "
+        "for a separate run use a new --output directory"
     )

@@ -149,7 +149,7 @@ def test_resume_reuses_checkpoints_and_refuses_changed_settings(spark, tmp_path)
     with pytest.raises(ResumeError, match="holds run"):
         run_pipeline(_load(tmp_path, fuse_row_stages=False, run_id="other"), spark)
     corpus.write_bytes(corpus.read_bytes() + orjson.dumps({"text": "one more document"}) + b"\n")
-    with pytest.raises(ResumeError, match=r"00_ingest .* the input"):
+    with pytest.raises(ResumeError, match=r"00_ingest .* the input: modified .*corpus.jsonl"):
         run_pipeline(_load(tmp_path, fuse_row_stages=False), spark)
     # Refused resumes leave the finished run as it was.
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())

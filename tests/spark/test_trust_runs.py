@@ -193,7 +193,8 @@ def test_annotate_then_select_equals_filter_on_a_real_corpus(spark, tmp_path):
         "selected", "filter", {"path": str(annotated), "format": "run"}, {"keep_if": {"condition": condition}}
     )
 
-    lines = Path(corpus).read_text(encoding="utf-8").splitlines()
+    # Split on newlines only: JSON strings may hold U+2028 or U+0085, which splitlines() also splits on.
+    lines = [line for line in Path(corpus).read_text(encoding="utf-8").split("\n") if line.strip()]
     originals = {json.loads(line)["id"]: json.loads(line)["text"] for line in lines}
     scored = store.read(str(annotated / "kept")).select("doc_id", "text", "rewritten_text").collect()
     assert len(scored) > 600 and all(r.text == originals[r.doc_id] for r in scored)
@@ -207,7 +208,9 @@ def test_annotate_then_select_equals_filter_on_a_real_corpus(spark, tmp_path):
 
 def test_a_global_rewriting_stage_keeps_the_original_text_in_annotate_mode(spark, tmp_path):
     boilerplate = "Share this article on social media"
-    docs = [{"id": f"d{i}", "text": f"{TEXT} {i}\n{boilerplate}\nSentence number {i} ends here."} for i in range(4)]
+    # refine compares lines case-folded with digits as 0: the other lines differ by a word.
+    names = ["alpha", "beta", "gamma", "delta"]
+    docs = [{"id": n, "text": f"{TEXT} {n}\n{boilerplate}\nThe {n} sentence ends here."} for n in names]
     (tmp_path / "a.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
     out = tmp_path / "out"
     config = load_config(

@@ -317,7 +317,7 @@ def test_a_changed_input_is_named(tmp_path):
     (tmp_path / "in" / "c.jsonl").write_text('{"text": "new"}\n')
     after = plan_inputs(None, inputs)  # type: ignore[arg-type]
     with pytest.raises(
-        ResumeError, match=r"changed since its ingest was committed: added .*c.jsonl; modified .*a.jsonl"
+        ResumeError, match=r"00_ingest .* other files of the input: added .*c.jsonl; modified .*a.jsonl"
     ):
         check_input_change(layout, after, fingerprint(after))
 
