@@ -27,11 +27,15 @@ def main() -> int:
     chars = 0
     started_wall = time.perf_counter()
     started = os.times()
-    for path in files:
-        reader = WarcReader(data_folder=str(path.parent), glob_pattern=path.name, doc_progress=False)
-        for doc in extractor.run(reader.run()):
-            texts += 1
-            chars += len(doc.text)
+
+    def documents():
+        for path in files:
+            yield from WarcReader(data_folder=str(path.parent), glob_pattern=path.name, doc_progress=False).run()
+
+    # One extractor run over all files: one sandbox process, as in a datatrove task.
+    for doc in extractor.run(documents()):
+        texts += 1
+        chars += len(doc.text)
     # The sandbox process is reaped when run() ends: its CPU time is in the children's times now.
     finished = os.times()
     result = {

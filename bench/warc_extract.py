@@ -158,6 +158,7 @@ def throughput(files: list[Path]) -> dict[str, Any]:
             "cpu_seconds": seconds,
             "mb_per_core_second": megabytes / seconds,
         }
+        print(extractor, runs[f"thresher_{extractor}"], flush=True)
     if not REFERENCE_PYTHON.exists():
         runs["datatrove"] = f"reference venv not found: {REFERENCE_PYTHON} (make reference-warc-venv)"
         return runs
@@ -176,10 +177,15 @@ def throughput(files: list[Path]) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument(
+        "--throughput-files",
+        default="**/*.warc.gz",
+        help="glob under ../shared/data/warc for the throughput run (default: every .warc.gz but the clipped one)",
+    )
     args = parser.parse_args()
     if not EVAL_WARC.exists():
         raise SystemExit(f"shared WARC samples not found in {WARC_DIR} (set THRESHER_SHARED_DATA)")
-    files = sorted(p for p in WARC_DIR.rglob("*.warc.gz") if p.name != "clipped.warc.gz")
+    files = sorted(p for p in WARC_DIR.glob(args.throughput_files) if p.name != "clipped.warc.gz")
     result: dict[str, Any] = {"machine_note": "CPU-time ratios; the machine is shared with other jobs"}
     if not args.skip_quality:
         result["quality"] = quality()
