@@ -151,6 +151,9 @@ def test_benchmark_files_are_checked_when_the_config_loads(tmp_path: Path) -> No
         load_config(data=stages({"name": "b", "path": str(tmp_path / "none.jsonl"), "fields": ["question"]}))
     with pytest.raises(ConfigError, match="lower-case"):
         load_config(data=stages({"name": "B-1", "path": str(bench), "fields": ["question"]}))
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    with pytest.raises(ConfigError, match="holds no item"):
+        load_config(data=stages({"name": "b", "path": str(tmp_path / "empty.jsonl"), "fields": ["question"]}))
     config = load_config(data=stages({"name": "b", "path": str(bench), "fields": ["question"]}))
     assert config.stages[0].stage.params.ngram == 13
     bench.write_text('{"question": "q"}\n[1, 2]\n')

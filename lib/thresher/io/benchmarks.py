@@ -38,15 +38,13 @@ def item_text(record: dict[str, Any], fields: Sequence[str], where: str) -> str:
     return " ".join(parts)
 
 
-def read_items(path: str, fields: Sequence[str], limit: int | None = None) -> Iterator[tuple[int, str]]:
-    """(0-based line, item text) of each non-blank line of `path` (the first `limit` lines when given)."""
+def read_items(path: str, fields: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(0-based line, item text) of each non-blank line of `path`."""
     filesystem, resolved = fs.filesystem(path)
     with filesystem.open_input_stream(resolved, compression=None) as raw:
         stream = open_decompressed(raw, resolved)
         for line_no, _offset, content, length in iter_lines(stream, _MAX_LINE_BYTES):
             index = line_no - 1
-            if limit is not None and index >= limit:
-                return
             where = f"{path} line {index}"
             if length > _MAX_LINE_BYTES:
                 raise ThresherError(f"{where}: longer than {_MAX_LINE_BYTES} bytes; is this a benchmark file?")

@@ -10,12 +10,13 @@ from thresher.report.run_data import RunData
 DECONTAMINATE = "decontaminate"
 
 
-def contamination_section(data: RunData) -> Section:
-    """One table per decontaminate stage: benchmark, its file and fields, documents that contain it."""
+def contamination_sections(data: RunData) -> list[Section]:
+    """With a decontaminate stage: one section, a table of benchmark, its file and fields, documents that
+    contain it. Without one: none."""
     stages = [s for s in data.stats if s.stage == DECONTAMINATE]
     config = (data.manifest.config.get("stages") or {}).get(DECONTAMINATE) or {}
     if not stages:
-        return Section("contamination", "Benchmark contamination", [paragraph("No decontaminate stage ran.")])
+        return []
     verb = "flagged" if data.mode == "annotate" else "removed"
     parts = []
     for s in stages:
@@ -35,7 +36,7 @@ def contamination_section(data: RunData) -> Section:
                 "muted small",
             )
         )
-    return Section("contamination", "Benchmark contamination", parts)
+    return [Section("contamination", "Benchmark contamination", parts)]
 
 
 def _true_count(summary: dict[str, Any] | None) -> int:

@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 
 from thresher.io import fs
 from thresher.io.layout import OutputLayout
-from thresher.report.contamination import contamination_section
+from thresher.report.contamination import contamination_sections
 from thresher.report.html import (
     Section,
     document_text,
@@ -50,7 +50,7 @@ def render_run_report(data: RunData, load_seconds: float | None = None) -> str:
         _reasons(data),
         _signals(data),
         _languages(data),
-        contamination_section(data),
+        *contamination_sections(data),
         _details(data),
         _examples(data),
         _quarantine(data),

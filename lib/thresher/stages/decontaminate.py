@@ -54,9 +54,11 @@ class BenchmarkSpec(StageParams):
     def _readable(self, info: ValidationInfo) -> BenchmarkSpec:
         # The first item proves the file is there and has the fields, before Spark starts.
         try:
-            next(iter(read_items(self.path, self.fields, limit=1_000)), None)
+            first = next(iter(read_items(self.path, self.fields)), None)
         except (OSError, ThresherError) as error:
             raise ValueError(f"benchmark {self.name!r}: {error}") from None
+        if first is None:
+            raise ValueError(f"benchmark {self.name!r}: {self.path} holds no item (every line is blank)")
         return self
 
 

@@ -115,6 +115,7 @@ def inspect_tokenizer_file(path: str) -> TokenizerFile:
             f"(sha256 {digest[:12]}...; known: {', '.join(k.name for k in KNOWN_RANK_FILES.values())}): a rank "
             "file holds no split pattern; use the tokenizer's tokenizer.json instead"
         )
+    _import("tiktoken")  # missing here means missing on the executors too: say so before Spark starts
     return TokenizerFile(path, "tiktoken", digest, known.name)
 
 
