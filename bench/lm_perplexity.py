@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     import kenlm
 
-    from thresher.models.lm_training import LMTrainRequest, train_lm_from_inputs
+    from thresher.commands.train_lm import LMTrainRequest, train_lm_from_inputs
     from thresher.models.ngram_lm import LMOptions
     from thresher.spark import get_spark
     from thresher.stages.fused import run_row_stages
