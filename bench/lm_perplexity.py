@@ -2,16 +2,16 @@
 
     python -m bench.lm_perplexity [--order 5] [--prune 0 0 1] [--references olmo_c4_1000.jsonl ...]
 
-For each reference corpus (and all of them together) a model is trained with `train_lm_from_inputs` (the
-`train-lm` command's code: Spark counting, 5% of documents held out), then every document of
-`dclm_human_quality_499` (272 good, 227 bad by human label) is scored by the `perplexity` stage's code. Reported:
-ROC AUC of -perplexity against the label (unsupervised: the LM never sees the labels) next to a length-only
-baseline (log LM tokens) and the fastText classifier's supervised 5-fold AUC from the README's table; the share
-of good documents in CCNet's head / middle / tail buckets (cut-offs: the 30th and 60th percentiles of
-perplexity on the scored set, as CCNet computes them on the data it filters); training wall and CPU time, model
-size and n-gram counts; and the agreement of the stage's document scores with KenLM's own query of the same ARPA
-file (sentence by sentence through `kenlm.Model.score`). Wall times are on a shared 2-core machine with other
-jobs running: compare CPU seconds.
+For each reference corpus (default: each of three, then all three together) a model is trained with
+`train_lm_from_inputs` (the `train-lm` command's code: Spark counting, 5% of documents held out), then every
+document of `dclm_human_quality_499` (272 good, 227 bad by human label) is scored by the `perplexity` stage's code.
+Reported: ROC AUC of -perplexity against the label (unsupervised: the LM never sees the labels) next to a
+length-only baseline (log LM tokens) and the fastText classifier's supervised 5-fold AUC from the README's table;
+the share of good documents in CCNet's head / middle / tail buckets (cut-offs: the 30th and 60th percentiles of
+perplexity on the scored set, as CCNet computes them on the data it filters); training wall time (the work runs in
+the JVM and its Python workers, so no CPU time is taken here), model size and n-gram counts; and the agreement of
+the stage's document scores with KenLM's own query of the same ARPA file (sentence by sentence through
+`kenlm.Model.score`). Wall times on the shared 2-core machine with other jobs running are upper bounds.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -49,12 +48,6 @@ def roc_auc(scores: list[float], labels: list[int]) -> float:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--order", type=int, default=5)
@@ -68,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     import kenlm
 
-    from thresher.models.lm_training import LMTrainRequest, train_lm_from_inputs
+    from thresher.commands.train_lm import LMTrainRequest, train_lm_from_inputs
     from thresher.models.ngram_lm import LMOptions
     from thresher.spark import get_spark
     from thresher.stages.fused import run_row_stages
@@ -89,9 +82,9 @@ def main() -> None:
             options=LMOptions(order=args.order, prune=tuple(args.prune)),
             language="en",
         )
-        wall, cpu = time.perf_counter(), _cpu_seconds()
+        wall = time.perf_counter()
         summary = train_lm_from_inputs(spark, request)
-        wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+        wall = time.perf_counter() - wall
         stage = Perplexity(PerplexityParams(models={"en": str(model_path)}))
         started = time.perf_counter()
         rows = [r["perplexity"] for r in run_row_stages([stage], [{"text": d["text"]} for d in scored])]
@@ -118,7 +111,6 @@ def main() -> None:
             "ngrams": summary.ngrams,
             "discounts": summary.discounts,
             "train_wall_seconds": round(wall, 1),
-            "train_cpu_seconds_driver_and_workers": round(cpu, 1),
             "model_bytes": os.path.getsize(model_path),
             "scored_docs": len(valid),
             "score_seconds": round(score_seconds, 2),
@@ -137,8 +129,7 @@ def main() -> None:
         "scored": SCORED,
         "fasttext_5fold_roc_auc_readme": FASTTEXT_CV_AUC,
         "runs": runs,
-        "note": "shared 2-core machine with other jobs running; wall times vary, CPU seconds include Spark's "
-        "Python workers (children) but not the JVM",
+        "note": "shared 2-core machine with other jobs running (load average about 40): wall times are upper bounds",
     }
     write_result("lm_perplexity", result)
 
