@@ -36,7 +36,11 @@ def read_manifest(path: str) -> dict[str, Any] | None:
 
 def write_manifest(path: str, manifest: dict[str, Any]) -> None:
     manifest["updated_at"] = now().isoformat()
-    written = {**manifest, "config": objectstore.redact_secrets(manifest.get("config"))}
+    written = {
+        **manifest,
+        "config": objectstore.redact_secrets(manifest.get("config")),
+        "command": objectstore.redact_arguments(manifest.get("command")),
+    }
     fs.write_text_atomic(path, json.dumps(written, indent=2, sort_keys=False, default=str) + "\n")
 
 
