@@ -41,8 +41,12 @@ def read_manifest(path: str) -> Manifest | None:
 
 def write_manifest(path: str, manifest: Manifest) -> None:
     manifest.updated_at = now().isoformat()
-    # Storage credentials given as config values never reach the manifest.
-    written = {**manifest.to_dict(), "config": objectstore.redact_secrets(manifest.config)}
+    # Storage credentials given as config values or command-line settings never reach the manifest.
+    written = {
+        **manifest.to_dict(),
+        "config": objectstore.redact_secrets(manifest.config),
+        "command": objectstore.redact_arguments(manifest.command),
+    }
     fs.write_text_atomic(path, json.dumps(written, indent=2, sort_keys=False, default=str) + "\n")
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -128,13 +129,16 @@ def test_hadoop_settings_become_explicit_storage_options():
 def test_secrets_never_reach_the_manifest(tmp_path):
     path = str(tmp_path / "manifest.json")
     config = {"spark": {"spark.hadoop.fs.s3a.secret.key": "SK", "spark.sql.shuffle.partitions": "8"}, "run": {}}
-    write_manifest(path, Manifest(run_id="r", config=config))
+    command = ["thresher", "run", "c.yaml", "--spark-conf", "spark.hadoop.fs.s3a.secret.key=SK"]
+    write_manifest(path, Manifest(run_id="r", config=config, command=command))
     written = read_manifest(path)
     assert written is not None
     assert written.config["spark"] == {
         "spark.hadoop.fs.s3a.secret.key": objectstore.REDACTED,
         "spark.sql.shuffle.partitions": "8",
     }
+    assert written.command[-1] == f"spark.hadoop.fs.s3a.secret.key={objectstore.REDACTED}"
+    assert "SK" not in Path(path).read_text()
     assert config["spark"]["spark.hadoop.fs.s3a.secret.key"] == "SK"  # the run itself keeps its settings
 
 

@@ -298,3 +298,14 @@ def redact_secrets(config: Any) -> Any:
         return config
     spark = {key: REDACTED if _SECRET_KEY.search(key) else value for key, value in config["spark"].items()}
     return {**config, "spark": spark}
+
+
+def redact_arguments(arguments: Any) -> Any:
+    """A command line whose credential-like `KEY=VALUE` items (`--spark-conf ...secret.key=...`) are redacted."""
+    if not isinstance(arguments, list):
+        return arguments
+    redacted = []
+    for item in arguments:
+        key, sep, _ = str(item).partition("=")
+        redacted.append(f"{key}={REDACTED}" if sep and _SECRET_KEY.search(key) else item)
+    return redacted
