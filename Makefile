@@ -4,7 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The `models` extra (torch, sentence-transformers, scikit-learn): the tests need it, the demo does not.
+# The `models` (torch, sentence-transformers, scikit-learn), `multilingual` (segmenters) and `lm` (kenlm, compiled
+# from its sources: ~2.5 CPU minutes) extras: the tests need them, the demo does not.
 MODELS_STAMP := $(VENV)/.installed-models
 # Test-only tools, kept out of `make demo`'s install: papermill + ipykernel (notebook tests) in .venv, and
 # Airflow in a venv of its own (it pins much of its own dependency tree; tasks run thresher in .venv).
@@ -33,7 +34,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 models-venv: $(MODELS_STAMP)
 
 $(MODELS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models,multilingual]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,models,multilingual,lm]'
 	touch $(MODELS_STAMP)
 
 $(NOTEBOOK_STAMP): $(STAMP)
