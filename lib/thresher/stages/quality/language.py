@@ -112,14 +112,6 @@ class LanguageParams(StageParams):
                     raise ValueError(f"{value} is not a fastText model (.bin or .ftz, e.g. lid.176.bin or GlotLID)")
         return value
 
-    @field_validator("thresholds")
-    @classmethod
-    def _scores(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in value.items() if not 0 <= v <= 1}
-        if bad:
-            raise ValueError(f"thresholds must be between 0 and 1, got {bad}")
-        return value
-
 
 class _Model:
     """A loaded fastText model: predicts the top label and its probability for a list of texts."""
