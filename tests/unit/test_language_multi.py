@@ -80,7 +80,7 @@ def test_keep_list_and_thresholds_by_any_spelling(glotlid_style_model: str) -> N
 def test_bad_code_style_and_thresholds_are_refused() -> None:
     with pytest.raises(ValueError, match="code_style"):
         LanguageParams(code_style="bcp47")
-    with pytest.raises(ValueError, match="thresholds.fr"):
+    with pytest.raises(ValueError, match=r"thresholds\.fr"):
         LanguageParams(thresholds={"fr": 2.0})
 
 
