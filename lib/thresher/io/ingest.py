@@ -231,15 +231,16 @@ def quarantined(ingested: DataFrame) -> DataFrame:
 # -- JSON lines ------------------------------------------------------------------------------------------------
 
 
-class _JsonlReader:
-    """Reads whole files on an executor; picklable (holds only options)."""
+class _FileReader:
+    """Reads whole files on an executor (one task per file) into Arrow batches of records; picklable (holds only
+    options). Subclasses yield one record dict per input record from `_read_file`."""
 
-    def __init__(self, options: ParseOptions, dup_policy: str, source_by_file: bool = False) -> None:
-        self.options = options
+    def __init__(self, dup_policy: str, schema: StructType) -> None:
         self.dup_policy = dup_policy
-        self.source_by_file = source_by_file
-        self.schema = arrow_schema(RECORD_SCHEMA)
-        self.max_line_bytes = options.max_text_chars * 4 + 65_536
+        self.schema = arrow_schema(schema)
+
+    def _read_file(self, path: str) -> Iterator[dict]:
+        raise NotImplementedError
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -253,6 +254,16 @@ class _JsonlReader:
                         rows = []
                 if rows:
                     yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
+
+
+class _JsonlReader(_FileReader):
+    """JSON lines, plain or compressed."""
+
+    def __init__(self, options: ParseOptions, dup_policy: str, source_by_file: bool = False) -> None:
+        super().__init__(dup_policy, RECORD_SCHEMA)
+        self.options = options
+        self.source_by_file = source_by_file
+        self.max_line_bytes = options.max_text_chars * 4 + 65_536
 
     def _read_file(self, path: str) -> Iterator[dict]:
         line_no, offset = 0, 0
@@ -286,26 +297,12 @@ def _jsonl_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
 # -- WARC and WET --------------------------------------------------------------------------------------------
 
 
-class _WarcReader:
-    """Streams the records of whole WARC/WET files on an executor (one task per file); picklable."""
+class _WarcReader(_FileReader):
+    """Streams the records of WARC/WET files, one record in memory at a time."""
 
     def __init__(self, options: WarcOptions, dup_policy: str) -> None:
+        super().__init__(dup_policy, WARC_RECORD_SCHEMA)
         self.options = options
-        self.dup_policy = dup_policy
-        self.schema = arrow_schema(WARC_RECORD_SCHEMA)
-
-    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for path in batch.column("path").to_pylist():
-                rows: list[dict] = []
-                for row in self._read_file(path):
-                    row["dup_policy"] = self.dup_policy
-                    rows.append(row)
-                    if len(rows) >= _ROWS_PER_BATCH:
-                        yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
-                        rows = []
-                if rows:
-                    yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
 
     def _read_file(self, path: str) -> Iterator[dict]:
         try:

@@ -9,16 +9,14 @@ then the overrides under `languages:`. Codes match across spellings: 'fr', 'fra'
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from thresher.core.languages import LANGUAGE_COLUMN
-from thresher.core.paths import resolve_path
 from thresher.stages.base import StageParams
 from thresher.stages.fused import DocBatch
-from thresher.stages.quality._presets import BUNDLED_PRESETS, LanguageSettings, load_settings
+from thresher.stages.quality._presets import LanguageSettings, load_settings, validate_preset
 from thresher.text.langcodes import preferred
 from thresher.text.segmenters import MissingSegmenterError, check_installed
 from thresher.text.words import SEGMENTATIONS, base_language
@@ -69,16 +67,7 @@ class PerLanguageParams(StageParams):
                 raise ValueError(str(error)) from None
         return value
 
-    @field_validator("preset")
-    @classmethod
-    def _preset_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        if value not in BUNDLED_PRESETS:
-            base_dir = (info.context or {}).get("base_dir")
-            value = resolve_path(value, Path(base_dir) if base_dir else None)
-        load_settings(value)
-        return value
+    _preset_exists = field_validator("preset")(validate_preset)
 
     @model_validator(mode="after")
     def _parse_languages(self) -> Self:

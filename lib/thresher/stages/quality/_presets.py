@@ -22,6 +22,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationInfo
+
+from thresher.core.paths import resolve_path
 from thresher.text.langcodes import parse
 
 PRESET_DIR = Path(str(files("thresher") / "resources" / "presets"))
@@ -152,3 +155,15 @@ def load_settings(preset: str) -> LanguageSettings:
     except json.JSONDecodeError as error:
         raise ValueError(f"preset {preset!r}: not JSON ({error})") from None
     return LanguageSettings.from_json(data, origin=path)
+
+
+def validate_preset(value: str | None, info: ValidationInfo) -> str | None:
+    """A `preset:` value of a config: a bundled preset's name, or a settings file (relative to the config file)
+    that loads; the field validator of every stage that takes one."""
+    if value is None:
+        return None
+    if value not in BUNDLED_PRESETS:
+        base_dir = (info.context or {}).get("base_dir")
+        value = resolve_path(value, Path(base_dir) if base_dir else None)
+    load_settings(value)
+    return value

@@ -14,14 +14,13 @@ import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 from pyspark.sql.types import DoubleType, StringType, StructField
 
-from thresher.core.paths import resolve_path
 from thresher.errors import ConfigError
 from thresher.stages.base import ConfigPath, RowStage, StageParams, StageResult, worker_resource
 from thresher.stages.fused import DocBatch
-from thresher.stages.quality._presets import BUNDLED_PRESETS, load_settings
+from thresher.stages.quality._presets import load_settings, validate_preset
 from thresher.stages.registry import register
 from thresher.text.langcodes import CODE_STYLES, LanguageCode, parse
 
@@ -77,16 +76,7 @@ class LanguageParams(StageParams):
             raise ValueError(f"unknown code_style {value!r}; allowed: {', '.join(CODE_STYLES)}")
         return value
 
-    @field_validator("preset")
-    @classmethod
-    def _preset_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        if value not in BUNDLED_PRESETS:
-            base_dir = (info.context or {}).get("base_dir")
-            value = resolve_path(value, Path(base_dir) if base_dir else None)
-        load_settings(value)
-        return value
+    _preset_exists = field_validator("preset")(validate_preset)
 
     @field_validator("languages", "thresholds")
     @classmethod
