@@ -35,8 +35,6 @@ from pyspark.sql.types import StringType, StructField, StructType
 from thresher.annotate_text import apply_global
 from thresher.checkpoints import Checkpoints, Step, steps_of
 from thresher.conf import PipelineConfig
-from thresher.core.output_lock import OutputLock
-from thresher.core.output_safety import check_output_location
 from thresher.core.records import Manifest, SegmentRecord, StageReport, StageStats
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
 from thresher.input_listing import check_input_change, write_listing
@@ -47,6 +45,8 @@ from thresher.io.layout import OutputLayout
 from thresher.io.objectstore import require_spark_filesystems
 from thresher.limits import check_quarantine, check_stage_errors
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
+from thresher.output_lock import OutputLock
+from thresher.output_safety import check_output_location
 from thresher.plan import Plan, Segment, make_plan
 from thresher.schema import CANONICAL_COLUMNS, KEEP, ORIGIN, REASON, STAGE
 from thresher.spark import get_spark, set_job_description

@@ -11,10 +11,10 @@ import pytest
 from pyspark.sql.types import StructField
 
 from thresher.conf import PipelineConfig, StageSpec, load_config
-from thresher.core.output_lock import OutputLock, OutputLockedError
 from thresher.errors import ConfigError, ThresherError
 from thresher.io.delta import DeltaStore
 from thresher.limits import RunLimitError
+from thresher.output_lock import OutputLock, OutputLockedError
 from thresher.runner import run_pipeline
 from thresher.stages.base import RowStage, StageResult
 from thresher.stages.fused import DocBatch

@@ -22,10 +22,13 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
+from thresher.errors import ConfigError
 from thresher.io import fs, objectstore
 from thresher.io.delta import DeltaStore, commit_directory_of
 from thresher.io.layout import OutputLayout
 from thresher.manifest import Manifest, read_manifest, write_manifest
+from thresher.output_lock import OutputLock, OutputLockedError
+from thresher.output_safety import check_output_location
 
 pytest.importorskip("moto.server", reason="moto and flask (the dev extra) run the local S3")
 
@@ -228,3 +231,19 @@ def test_data_files_are_grouped_by_commit_whatever_scheme_delta_rs_names_them():
     assert commit_directory_of("file:///home/u/runs/x/kept/part-4/x.parquet", "runs/x/kept") == "part-4"
     with pytest.raises(Exception, match="outside it"):
         commit_directory_of("s3://other/kept/part-1/x.parquet", "s3a://b/run/kept")
+
+
+@pytest.mark.parametrize("scheme", ["s3", "s3a"])
+def test_the_output_lock_and_safety_checks_work_on_s3(s3, scheme):
+    output = f"{scheme}://{BUCKET}/runs/{scheme}-locked"
+    check_output_location(output, ["/data/in/*.jsonl"], allow_other_files=False)
+    with OutputLock(output) as held:
+        assert fs.exists(held.path)
+        with pytest.raises(OutputLockedError, match="in use by another thresher run"):
+            OutputLock(output).acquire()
+        # The lock file is thresher's own: it never makes the output look foreign.
+        check_output_location(output, ["/data/in/*.jsonl"], allow_other_files=False)
+    assert not fs.exists(held.path)
+    fs.write_text_atomic(f"{output}/notes.txt", "a user's file")
+    with pytest.raises(ConfigError, match="holds files thresher did not write"):
+        check_output_location(output, ["/data/in/*.jsonl"], allow_other_files=False)

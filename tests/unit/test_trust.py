@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from thresher.conf import load_config
-from thresher.core.output_lock import OutputLock, OutputLockedError, is_stale
-from thresher.core.output_safety import check_output_location
 from thresher.core.records import StageStats
 from thresher.errors import ConfigError
 from thresher.limits import RunLimitError, check_quarantine, check_stage_errors
+from thresher.output_lock import OutputLock, OutputLockedError, is_stale
+from thresher.output_safety import check_output_location
 from thresher.summary import format_reasons, segment_throughput
 
 

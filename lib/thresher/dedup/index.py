@@ -35,6 +35,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, StructField, StructType
 
+from thresher.core.processes import process_alive
 from thresher.dedup.clusters import CLUSTER, CLUSTER_ID, CLUSTER_SIZE, DUPLICATE_OF, RANK, decide
 from thresher.errors import ThresherError
 from thresher.io import fs
@@ -110,13 +111,13 @@ class IndexLease:
         lease = {"run_id": run_id, "output": output, "host": socket.gethostname(), "pid": os.getpid()}
         lease["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         text = json.dumps(lease, indent=2) + "\n"
-        if _create_exclusive(self.file, text):
+        if fs.create_exclusive(self.file, text):
             return
         holder = self.holder()
         if holder is None or holder.get("run_id") == run_id:
             fs.write_text_atomic(self.file, text)
             return
-        if holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", 0))):
+        if holder.get("host") == socket.gethostname() and not process_alive(int(holder.get("pid", 0))):
             log.warning(
                 "dedup index %s: taking over the lease of run %s (process %s is gone); if that run is resumed, "
                 "its index update will be refused",
@@ -408,37 +409,6 @@ def _describe_difference(found: dict[str, Any], wanted: dict[str, Any]) -> str:
         if found.get(key) != wanted.get(key)
     ]
     return "; ".join(changes) or "different settings"
-
-
-def _create_exclusive(path: str, text: str) -> bool:
-    """Create `path` with `text` unless it exists; False when it does. Atomic on local file systems; on object
-    stores a check-then-write (an object store without conditional writes cannot do better)."""
-    if fs.is_local(path):
-        local = fs.local_path(path)
-        os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
-        try:
-            descriptor = os.open(local, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return True
-    if fs.exists(path):
-        return False
-    fs.write_text_atomic(path, text)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True)

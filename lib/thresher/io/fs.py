@@ -109,3 +109,22 @@ def list_dir(path: str) -> list[str]:
 def is_dir(path: str) -> bool:
     fs, base = filesystem(path)
     return fs.get_file_info(base).type == pafs.FileType.Directory
+
+
+def create_exclusive(path: str, text: str) -> bool:
+    """Create `path` with `text` unless it exists; False when it does. Atomic on local file systems; on object
+    stores a check-then-write (pyarrow cannot send a conditional write)."""
+    if is_local(path):
+        local = os.path.abspath(local_path(path))
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        try:
+            descriptor = os.open(local, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return True
+    if exists(path):
+        return False
+    write_text_atomic(path, text)
+    return True

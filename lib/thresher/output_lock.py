@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-import pyarrow.fs as pafs
-
+from thresher.core.processes import process_alive
 from thresher.errors import ThresherError
+from thresher.io import fs
 
 LOCK_NAME = "_thresher.lock"
 HEARTBEAT_SECONDS = 60.0
@@ -102,29 +102,18 @@ class OutputLock:
         )
 
     def _create(self) -> bool:
-        filesystem, path = _filesystem(self.path)
-        filesystem.create_dir(posixpath.dirname(path), recursive=True)
-        if isinstance(filesystem, pafs.LocalFileSystem):
-            try:
-                handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(self._content())
-            return True
-        if filesystem.get_file_info(path).type != pafs.FileType.NotFound:
+        if not fs.create_exclusive(self.path, self._content()):
             return False
-        with filesystem.open_output_stream(path) as stream:
-            stream.write(self._content().encode("utf-8"))
+        if fs.is_local(self.path):
+            return True
+        # An object store has no create-if-absent: a run that wrote at the same moment wins if its token stands.
         time.sleep(0.5)
         holder = self._read_holder()
         return holder is not None and holder.get("token") == self.token
 
     def _read_holder(self) -> dict[str, Any] | None:
-        filesystem, path = _filesystem(self.path)
         try:
-            with filesystem.open_input_stream(path) as stream:
-                data = json.loads(stream.read().decode("utf-8"))
+            data = json.loads(fs.read_text(self.path))
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -133,7 +122,7 @@ class OutputLock:
         return data if isinstance(data, dict) else {}
 
     def _delete(self) -> None:
-        filesystem, path = _filesystem(self.path)
+        filesystem, path = fs.filesystem(self.path)
         with contextlib.suppress(FileNotFoundError):
             filesystem.delete_file(path)
 
@@ -147,7 +136,7 @@ class OutputLock:
             if holder is None or holder.get("token") != self.token:
                 log.error("the lock %s was taken away from this run", self.path)
                 return
-            filesystem, path = _filesystem(self.path)
+            filesystem, path = fs.filesystem(self.path)
             temporary = f"{path}.{self.token}"
             try:
                 with filesystem.open_output_stream(temporary) as stream:
@@ -162,7 +151,7 @@ def is_stale(holder: dict[str, Any], now: float | None = None) -> bool:
     if not holder:
         return False
     pid = holder.get("pid")
-    if holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _process_alive(pid):
+    if holder.get("host") == socket.gethostname() and isinstance(pid, int) and not process_alive(pid):
         return True
     try:
         beat = datetime.fromisoformat(str(holder["heartbeat_at"])).timestamp()
@@ -178,22 +167,6 @@ def describe_holder(holder: dict[str, Any]) -> str:
         f"pid {holder.get('pid')} on host {holder.get('host')}, user {holder.get('owner')}, since "
         f"{holder.get('taken_at')}"
     )
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    if "://" not in path or path.startswith("file://"):
-        return pafs.LocalFileSystem(), os.path.abspath(path.removeprefix("file://"))
-    return pafs.FileSystem.from_uri(path)
 
 
 def _user() -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import pyarrow.fs as pafs
 
 from thresher.errors import ConfigError
+from thresher.io import fs
 
 # What a run writes at the top of its output directory; names starting with "_" are thresher's own too
 # (`_scratch`, `_thresher.lock`). Add here what a new feature writes there.
@@ -46,7 +47,7 @@ def check_output_location(output: str, input_paths: Iterable[str], allow_other_f
 
 def foreign_entries(output: str) -> list[str]:
     """Top-level names in `output` that a thresher run does not write."""
-    filesystem, path = _filesystem(output)
+    filesystem, path = fs.filesystem(output)
     info = filesystem.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         return []
@@ -105,9 +106,3 @@ def _normalized(path: str) -> str:
 def _is_bucket_root(path: str) -> bool:
     scheme, sep, rest = path.partition("://")
     return bool(sep) and scheme != "file" and "/" not in rest.strip("/")
-
-
-def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    if "://" not in path or path.startswith("file://"):
-        return pafs.LocalFileSystem(), os.path.abspath(path.removeprefix("file://"))
-    return pafs.FileSystem.from_uri(path)
