@@ -58,16 +58,20 @@ def decide(members: DataFrame, reason: str, signals: list[str] | None = None) ->
     )
     # Documents without a cluster skip the join: a corpus where most have none would otherwise send all of
     # them to the one partition of the null key.
-    alone = members.where(F.col(CLUSTER).isNull()).select(
+    return decided.unionByName(kept_alone(members.where(F.col(CLUSTER).isNull()), signals))
+
+
+def kept_alone(documents: DataFrame, columns: list[str]) -> DataFrame:
+    """The decision of documents that are their own cluster: kept, cluster of size 1, with `columns` as they are."""
+    return documents.select(
         DOC_ID,
         F.lit(True).alias(KEEP),
         F.lit(None).cast("string").alias(REASON),
         F.lit(None).cast("string").alias(DUPLICATE_OF),
         F.col(DOC_ID).alias(CLUSTER_ID),
         F.lit(1).cast("long").alias(CLUSTER_SIZE),
-        *signals,
+        *columns,
     )
-    return decided.unionByName(alone)
 
 
 def attach(df: DataFrame, decisions: DataFrame, stage_id: str, fields: list[str]) -> DataFrame:

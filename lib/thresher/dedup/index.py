@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, StructField, StructType
 
 from thresher.core.processes import process_alive
-from thresher.dedup.clusters import CLUSTER, CLUSTER_ID, CLUSTER_SIZE, DUPLICATE_OF, RANK, decide
+from thresher.dedup.clusters import CLUSTER, CLUSTER_ID, CLUSTER_SIZE, DUPLICATE_OF, RANK, decide, kept_alone
 from thresher.errors import ThresherError
 from thresher.io import fs
 from thresher.io.delta import DeltaStore, resolve_format
@@ -371,17 +371,8 @@ def decide_with_index(
         EARLIER_RUN,
     )
     alone = decided.where(F.col(DUPLICATE_OF).isNull()).select(*columns, F.lit(None).cast("string").alias(EARLIER_RUN))
-    itself = known.select(
-        DOC_ID,
-        F.lit(True).alias(KEEP),
-        F.lit(None).cast("string").alias(REASON),
-        F.lit(None).cast("string").alias(DUPLICATE_OF),
-        F.col(DOC_ID).alias(CLUSTER_ID),
-        F.lit(1).cast("long").alias(CLUSTER_SIZE),
-        *signals,
-        EARLIER_RUN,
-    )
-    return pointing.unionByName(alone).unionByName(itself)
+    # Documents already in the index are their earlier selves, kept as they were.
+    return pointing.unionByName(alone).unionByName(kept_alone(known, [*signals, EARLIER_RUN]))
 
 
 def earlier_by_key(fresh_keys: DataFrame, entries: DataFrame) -> DataFrame:
