@@ -137,4 +137,6 @@ def test_annotate_mode_records_decisions_and_removes_nothing(spark, tmp_path: Pa
     assert rows["prose"]["gopher_quality"]["keep"] is True
     assert rows["short"]["gopher_quality"]["reason"] == "too_few_words"
     assert rows["prose"]["pii"]["emails"] == 1 and rows["prose"]["pii"]["phones"] == 1
-    assert "<EMAIL>" in rows["prose"]["text"]
+    # Annotate mode keeps the original text; what a filter run would carry on is beside it.
+    assert "mayor@town.example" in rows["prose"]["text"]
+    assert "<EMAIL>" in rows["prose"]["rewritten_text"] and "mayor@" not in rows["prose"]["rewritten_text"]
