@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from thresher.core.records import StageStats
 from thresher.errors import ThresherError
+from thresher.stats import skipped_total
 
 # Reasons of documents on which a stage raised: `stage_error:<Exception>` (see thresher.stages.fused).
 STAGE_ERROR_PREFIX = "stage_error"
@@ -23,7 +24,8 @@ class RunLimitError(ThresherError):
 
 def check_quarantine(ingest: StageStats, max_fraction: float) -> None:
     """Raise when the share of quarantined input records passes `max_fraction`."""
-    records, quarantined = ingest.docs_in, ingest.docs_excluded
+    # Records skipped by design (WARC requests, non-HTML responses, ...) are excluded at ingest but not bad input.
+    records, quarantined = ingest.docs_in, ingest.docs_excluded - skipped_total(ingest)
     if records and quarantined / records > max_fraction:
         reasons = _top_reasons(ingest.reason_counts)
         raise RunLimitError(

@@ -144,7 +144,7 @@ def test_prototype_prune_keeps_the_hardest_fraction(spark, tmp_path):
     df = _frame(spark, ids, [*vectors[:-1], None], 3)
     for policy, expected in (("hardest", 80), ("both_ends", 80)):
         ctx = _context(spark, tmp_path, policy)
-        out = PrototypePrune(PrototypePruneParams(clusters=3, keep_fraction=0.4, keep=policy)).apply(df, ctx)
+        out, _report = PrototypePrune(PrototypePruneParams(clusters=3, keep_fraction=0.4, keep=policy)).apply(df, ctx)
         got = _decisions(out, "prototype_prune", "distance", "hardness_rank")
         assert got[ids[-1]] == (False, "no_embedding", None, None)
         kept = sorted(d[2] for d in got.values() if d[0])

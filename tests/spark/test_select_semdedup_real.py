@@ -72,7 +72,7 @@ def _dedup(spark, tmp_path, embeddings: dict, ids: list[str], name: str) -> dict
     df = spark.createDataFrame(rows, "doc_id string, text string, vector array<float>")
     df = df.selectExpr("doc_id", "text", "named_struct('keep', true, 'vector', vector) AS embed").repartition(3)
     ctx = StageContext(spark, "test", "filter", 42, str(tmp_path / name))
-    out = SemanticDedup(SemanticDedupParams(eps=EPS, clusters=4)).apply(df, ctx)
+    out, _report = SemanticDedup(SemanticDedupParams(eps=EPS, clusters=4)).apply(df, ctx)
     return {
         r["doc_id"]: (r["keep"], r["duplicate_of"])
         for r in out.select("doc_id", "semantic_dedup.keep", "semantic_dedup.duplicate_of").collect()

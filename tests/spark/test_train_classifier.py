@@ -148,6 +148,7 @@ def test_quality_classifiers_beat_the_length_baseline_on_human_labels(spark, kin
         sampling=SamplingSpec(balance=False),
         holdout=0.2,
         cv=5,
+        embedder=StageEmbedder(Embed(EmbedParams())) if kind == "embedding" else None,
     )
     cv = train_classifier(spark, request)["cross_validation"]
     assert cv["folds"] == 5 and len(cv["roc_auc_per_fold"]) == 5

@@ -384,3 +384,13 @@ def test_the_summary_says_removed_in_filter_mode_and_flagged_in_annotate_mode(tm
         length = next(line for line in lines if line.startswith("length"))
         assert normalize.split()[-1] == "2" and length.split()[-1] == "90.0%"  # 10 docs / (2 s + 2 s)
         assert "docs/s: per pass over the data" in text
+
+
+def test_records_skipped_by_design_do_not_count_as_quarantined():
+    # A WARC crawl: most records are requests and metadata, skipped by design; 3 are broken.
+    ingest = _stats("ingest", 184, 124, {"bad_gzip_member": 1, "truncated_record": 1, "undecodable_header": 1})
+    ingest.metrics.update({"skipped.request": 60.0, "skipped.metadata": 61.0})
+    check_quarantine(ingest, 0.5)
+    ingest.metrics.clear()
+    with pytest.raises(RunLimitError, match=r"124 of 184 input records"):
+        check_quarantine(ingest, 0.5)
