@@ -88,6 +88,10 @@ _MANIFEST_ORDER = (
     "updated_at",
     "dedup_indexes",
 )
+# Written only when set, as they always were.
+_OPTIONAL_MANIFEST_KEYS = frozenset(
+    {"input_file_count", "error", "stopped_after", "tables", "updated_at", "dedup_indexes"}
+)
 
 
 @dataclass
@@ -140,15 +144,7 @@ class Manifest:
             value = getattr(self, name)
             if name == "segments":
                 value = {k: v.to_dict() for k, v in value.items()}
-            # Optional keys are written only when set, as they always were.
-            if value is None and name in (
-                "input_file_count",
-                "error",
-                "stopped_after",
-                "tables",
-                "updated_at",
-                "dedup_indexes",
-            ):
+            if value is None and name in _OPTIONAL_MANIFEST_KEYS:
                 continue
             out[name] = value
         return {**out, **self.extra}
