@@ -6,6 +6,9 @@ or `language.lang`) the budget is split across its values by `mixture` weights (
 `other_weight`; without `mixture` every value weighs the same); a group with fewer words than its share gives
 the rest to the other groups in proportion to their weights. Each group keeps its best documents while their
 running total stays within its share.
+
+With `repeat_by` (a column of copies per document, e.g. `rehydrate.repeat`: FineWeb-2's rehydration) a document
+counts as its size times its copies, capped at `max_repeat` (epochs); the copies are in `budget.repeat`.
 """
 
 from __future__ import annotations
@@ -56,6 +59,15 @@ class BudgetParams(StageParams):
         description="Weight of a `mixture_by` value not listed in `mixture` (0: such documents are not selected).",
     )
 
+    repeat_by: str | None = Field(
+        default=None,
+        description="Column holding each document's number of copies (e.g. rehydrate.repeat); the budget counts "
+        "size x copies. Null: one copy each.",
+    )
+    max_repeat: int = Field(
+        default=10, ge=1, description="Most copies (epochs) of one document counted from `repeat_by`."
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> BudgetParams:
         if self.budget <= 0:
@@ -82,6 +94,7 @@ class Budget(GlobalStage):
             StructField("size", LongType()),
             StructField("running", LongType()),
             StructField("quota", LongType()),
+            StructField("repeat", LongType()),
         ]
 
     def needs_tokenizer(self) -> bool:
@@ -91,8 +104,14 @@ class Budget(GlobalStage):
         report = StageReport()
         p = self.params
         self._check_columns(df)
-        size = self._size(ctx)
-        frame = df.select(DOC_ID, self._group().alias(GROUP), size.alias(VALUE), self._score().alias("_score"))
+        size = self._size(ctx) * self._repeat()
+        frame = df.select(
+            DOC_ID,
+            self._group().alias(GROUP),
+            size.alias(VALUE),
+            self._score().alias("_score"),
+            self._repeat().alias("_repeat"),
+        )
         totals = frame.groupBy(GROUP).agg(F.sum(VALUE).alias("total"), F.count(F.lit(1)).alias("docs"))
         groups = sorted(totals.limit(_MAX_GROUPS + 1).collect(), key=lambda r: r[GROUP])
         if len(groups) > _MAX_GROUPS:
@@ -113,13 +132,21 @@ class Budget(GlobalStage):
             [(n, int(q)) for n, q in zip(names, quotas, strict=True)], f"{GROUP} string, _quota long"
         )
         decisions = ctx.materialize(
-            ranked.join(F.broadcast(quota_table), on=GROUP).join(frame.select(DOC_ID, "_score"), on=DOC_ID),
+            ranked.join(F.broadcast(quota_table), on=GROUP).join(frame.select(DOC_ID, "_score", "_repeat"), on=DOC_ID),
             "decisions",
         )
         picked = F.col(RUNNING) <= F.col("_quota")
-        chosen = decisions.where(picked).agg(F.count(F.lit(1)).alias("docs"), F.sum(VALUE).alias("units")).first()
+        chosen = (
+            decisions.where(picked)
+            .agg(F.count(F.lit(1)).alias("docs"), F.sum(VALUE).alias("units"), F.sum("_repeat").alias("copies"))
+            .first()
+        )
         report.metrics.update(
-            budget=p.budget, selected_docs=chosen["docs"], selected_units=chosen["units"] or 0, groups=len(names)
+            budget=p.budget,
+            selected_docs=chosen["docs"],
+            selected_units=chosen["units"] or 0,
+            selected_copies=chosen["copies"] or 0,
+            groups=len(names),
         )
         report.details["groups"] = {
             name: {"available": int(capacity[i]), "weight": float(weights[i]), "quota": int(quotas[i])}
@@ -127,7 +154,7 @@ class Budget(GlobalStage):
         }
         return attach(
             df,
-            decisions.select(DOC_ID, "_score", F.col(GROUP).alias("_grp"), VALUE, RUNNING, "_quota"),
+            decisions.select(DOC_ID, "_score", F.col(GROUP).alias("_grp"), VALUE, RUNNING, "_quota", "_repeat"),
             self.id,
             keep=F.col(RUNNING) <= F.col("_quota"),
             reason=F.lit(OVER_BUDGET),
@@ -137,6 +164,7 @@ class Budget(GlobalStage):
                 F.col(VALUE).alias("size"),
                 F.col(RUNNING).alias("running"),
                 F.col("_quota").alias("quota"),
+                F.col("_repeat").alias("repeat"),
             ],
         ), report
 
@@ -148,6 +176,14 @@ class Budget(GlobalStage):
         if ctx.tokenizer is None:
             raise ThresherError(f"stage {self.id}: unit tokens needs run.tokenizer (a tokenizer file)")
         return token_count(F.col(TEXT), ctx.tokenizer)
+
+    def _repeat(self) -> Column:
+        """Copies of each document: its `repeat_by` value (null or below 1: one) capped at `max_repeat`."""
+        p = self.params
+        if not p.repeat_by:
+            return F.lit(1).cast("long")
+        copies = F.coalesce(F.col(p.repeat_by).cast("long"), F.lit(1))
+        return F.least(F.greatest(copies, F.lit(1)), F.lit(p.max_repeat)).cast("long")
 
     def _weight(self, group: str) -> float:
         p = self.params
@@ -170,6 +206,10 @@ class Budget(GlobalStage):
         return total
 
     def _check_columns(self, df: DataFrame) -> None:
+        if self.params.repeat_by:
+            kind = require_column(df, self.params.repeat_by, self.id, "repeat_by")
+            if not isinstance(kind, NumericType):
+                raise ThresherError(f"stage {self.id}: repeat_by column {self.params.repeat_by!r} is not numeric")
         if self.params.mixture_by:
             require_column(df, self.params.mixture_by, self.id, "mixture_by")
         for path in self.params.scores:
