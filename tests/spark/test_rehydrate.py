@@ -1,17 +1,20 @@
-"""Rehydration through the runner: minhash_dedup's cluster sizes -> `rehydrate.repeat` from FineWeb-2's Italian
-table -> `budget` counting each kept document that many times; the copies are in kept/."""
+"""Rehydration on Spark: minhash_dedup's cluster sizes -> `rehydrate.repeat` from FineWeb-2's Italian table ->
+`budget` counting each kept document that many times (the stages as the runner chains them: each gets the
+documents the previous one kept)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
-from thresher.conf import load_config
-from thresher.io.delta import DeltaStore, resolve_format
-from thresher.runner import run_pipeline
 from thresher.select.rehydration import StepTable, preset_table
+from thresher.stages.base import StageContext
+from thresher.stages.fused import FusedPass
+from thresher.stages.minhash_dedup import MinHashDedup
+from thresher.stages.selection.budget import Budget, BudgetParams
+from thresher.stages.selection.rehydrate import Rehydrate, RehydrateParams
 
 pytestmark = pytest.mark.spark
 
@@ -32,39 +35,38 @@ COPIES = {"a": 17, "b": 3, "c": 1}
 
 
 def test_cluster_sizes_become_repeats_that_budget_counts(spark, tmp_path: Path) -> None:
-    corpus = tmp_path / "in.jsonl"
     rows = [
-        {"id": f"{key}{i:02d}", "text": f"{TEXTS[key]} {i}"} for key, count in COPIES.items() for i in range(count)
+        (f"{key}{i:02d}", f"{TEXTS[key]} {i}", {"lang": "it", "script": None})
+        for key, count in COPIES.items()
+        for i in range(count)
     ]
-    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    frame = spark.createDataFrame(rows, "doc_id string, text string, language struct<lang: string, script: string>")
     italian = StepTable(preset_table(10, "ita_Latn"))
-    expected = {f"{key}00": italian.repeat(count) for key, count in COPIES.items()}
-    assert expected == {"a00": 10, "b00": 4, "c00": 1}
-    config = load_config(
-        data={
-            "input": {"path": str(corpus), "format": "jsonl"},
-            "stages": {
-                "language": {"threshold": 0.5},
-                "minhash_dedup": {},
-                "rehydrate": {"preset": "fineweb2", "max_repeat": 10},
-                # Ranked by doc_id: a00 (10 copies) and b00 (4) fill the 14 documents; c00 would be the 15th.
-                "budget": {"unit": "docs", "budget": 14, "repeat_by": "rehydrate.repeat"},
-            },
-        },
-        output=str(tmp_path / "run"),
-    )
-    result = run_pipeline(config, spark)
-    store = DeltaStore(spark, resolve_format(spark, "auto"))
-    kept = store.read(str(tmp_path / "run" / "kept")).select(
-        "doc_id", "language.lang", "rehydrate.cluster_size", "rehydrate.repeat", "rehydrate.table", "budget.repeat"
-    )
-    got = {r["doc_id"]: tuple(r)[1:] for r in kept.collect()}
-    assert got == {"a00": ("it", 17, 10, "ita_Latn", 10), "b00": ("it", 3, 4, "ita_Latn", 4)}
-    excluded = store.read(str(tmp_path / "run" / "excluded"))
-    over = {
-        r["doc_id"]: r["repeat"]
-        for r in excluded.where("stage = 'budget'").select("doc_id", "rehydrate.repeat").collect()
+    assert {key: italian.repeat(count) for key, count in COPIES.items()} == {"a": 10, "b": 4, "c": 1}
+
+    def ctx(name: str) -> StageContext:
+        return StageContext(spark, "test", "filter", 42, str(tmp_path / name))
+
+    deduped, _ = MinHashDedup().apply(frame.repartition(2), ctx("minhash"))
+    survivors = deduped.where(F.col("minhash_dedup.keep"))
+    rehydrate = FusedPass([Rehydrate(RehydrateParams(max_repeat=10))], "filter")
+    rehydrated = survivors.mapInArrow(rehydrate, rehydrate.output_schema(survivors.schema))
+    # Ranked by doc_id: a00 (10 copies) and b00 (4) fill the 14 documents; c00 would be the 15th.
+    params = BudgetParams(unit="docs", budget=14, repeat_by="rehydrate.repeat")
+    selected, report = Budget(params).apply(rehydrated, ctx("budget"))
+    got = {
+        r["doc_id"]: tuple(r)[1:]
+        for r in selected.select(
+            "doc_id", "rehydrate.cluster_size", "rehydrate.repeat", "rehydrate.table", "budget.repeat", "budget.keep"
+        ).collect()
     }
-    assert over == {"c00": 1}
-    budget = {row["stage"]: row for row in result.stats}["budget"]
-    assert budget["docs_out"] == 2
+    assert got == {
+        "a00": (17, 10, "ita_Latn", 10, True),
+        "b00": (3, 4, "ita_Latn", 4, True),
+        "c00": (1, 1, "ita_Latn", 1, False),
+    }
+    assert report.metrics["selected_docs"] == 2 and report.metrics["selected_copies"] == 14
+    # With at most 2 epochs per document, the same budget reaches c00: 2 + 2 + 1 copies.
+    capped, report = Budget(params.model_copy(update={"max_repeat": 2})).apply(rehydrated, ctx("capped"))
+    assert {r["doc_id"] for r in capped.where("budget.keep").collect()} == {"a00", "b00", "c00"}
+    assert report.metrics["selected_copies"] == 5

@@ -9,6 +9,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from thresher.core.languages import UNDETERMINED_LANGUAGE
 from thresher.core.records import Manifest, StageStats
 from thresher.errors import ThresherError
 from thresher.io.delta import DeltaStore, resolve_format
@@ -45,6 +46,8 @@ class RunData:
     # (stage, reason) -> example documents the stage removed (filter) or flagged (annotate) for that reason.
     examples: dict[tuple[str, str], list[Example]] = field(default_factory=dict)
     quarantine_examples: dict[str, list[QuarantineExample]] = field(default_factory=dict)
+    # Language -> kept documents, characters and tokens (null without `tokens`), read from kept/.
+    language_sizes: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.manifest, dict):
@@ -122,7 +125,25 @@ def load_run(spark: SparkSession, root: str, examples_per_group: int = EXAMPLES_
     data = RunData(root, tables.manifest, tables.stats())
     if examples_per_group:
         _add_examples(tables, data, examples_per_group)
+    data.language_sizes = kept_language_sizes(tables, data.stats)
     return data
+
+
+def kept_language_sizes(tables: RunTables, stats: list[StageStats]) -> dict[str, dict[str, int | None]]:
+    """Kept documents, characters and tokens per language (the last language-detecting stage's column), in
+    one aggregation over kept/; empty when no stage detects languages."""
+    sources = [s.languages["source"] for s in stats if s.languages and s.languages.get("source")]
+    kept = tables.table("kept")
+    if not sources or kept is None:
+        return {}
+    language = F.coalesce(F.nullif(F.col(sources[-1]), F.lit("")), F.lit(UNDETERMINED_LANGUAGE))
+    tokens = F.sum("tokens") if "tokens" in kept.columns else F.lit(None).cast("long")
+    rows = (
+        kept.groupBy(language.alias("lang"))
+        .agg(F.count(F.lit(1)).alias("docs"), F.sum(F.length(TEXT)).alias("chars"), tokens.alias("tokens"))
+        .collect()
+    )
+    return {r["lang"]: {"docs": r["docs"], "chars": r["chars"] or 0, "tokens": r["tokens"]} for r in rows}
 
 
 def _add_examples(tables: RunTables, data: RunData, examples_per_group: int) -> None:

@@ -24,6 +24,7 @@ from thresher.report.html import (
     preformatted,
     table,
 )
+from thresher.report.languages import language_sections
 from thresher.report.run_data import RunData, StageStats, load_run
 from thresher.report.svg import Bar, Histogram, bar_chart, fmt, histogram_chart
 from thresher.stats import SKIPPED_METRIC
@@ -50,6 +51,7 @@ def render_run_report(data: RunData, load_seconds: float | None = None) -> str:
         _reasons(data),
         _signals(data),
         _languages(data),
+        *language_sections(data),
         *contamination_sections(data),
         _details(data),
         _examples(data),
