@@ -219,8 +219,16 @@ def test_report_of_a_filter_run(spark, filter_run):
     # The record that is not JSON is the one invalid_json example: shown as text.
     assert "<script" not in html and "&lt;script&gt;alert(&#x27;raw&#x27;)&lt;/script&gt;" in html
     # The short document is one of many that length excluded: with every example shown, it is there, as text.
-    everything = render_run_report(load_run(spark, str(out), examples_per_group=10_000))
+    data = load_run(spark, str(out), examples_per_group=10_000)
+    everything = render_run_report(data)
     assert "<script" not in everything and "<b>short" not in everything
+    # The per-language view: kept documents and characters per language, as kept/ holds them.
+    lang = F.coalesce(F.nullif(F.col("lang_id.lang"), F.lit("")), F.lit("und"))
+    kept = _table(spark, out / "kept").groupBy(lang).agg(F.count("*"), F.sum(F.length("text")))
+    assert {r[0]: (r[1], r[2]) for r in kept.collect()} == {
+        lang: (v["docs"], v["chars"]) for lang, v in data.language_sizes.items()
+    }
+    assert '<section id="language-retention">' in html and 'data-table="language-stages"' in html
     assert (
         "&lt;script&gt;alert(&#x27;thresher&#x27;)&lt;/script&gt; is the end of a &lt;b&gt;short&lt;/b&gt; &amp;"
         in everything
