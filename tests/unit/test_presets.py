@@ -101,6 +101,18 @@ def test_rule_stages_read_the_preset_per_language() -> None:
     assert fineweb.new_line_ratio == settings.values["cmn_Hani"]["new_line_ratio"]
 
 
+def test_every_preset_language_gives_valid_parameters() -> None:
+    # FineWeb-2 writes n-gram shares above 1 (a rule that never fires) for ~700 languages, e.g. Quechua's
+    # top_2_gram 1.334: those n-grams are left out instead of failing the document.
+    settings = load_settings("fineweb2")
+    assert settings.values["qug_Latn"]["top_2_gram"] > 1
+    repetition = GopherRepetitionParams(preset="fineweb2")
+    assert repetition.for_language("qug_Latn").top_n_grams == {4: settings.values["qug_Latn"]["top_4_gram"]}
+    for key in settings.values:
+        params = repetition.for_language(key)
+        assert all(v <= 1 for v in (*params.top_n_grams.values(), *params.dup_n_grams.values())), key
+
+
 def test_languages_overrides_win_over_the_preset() -> None:
     params = GopherQualityParams(preset="fineweb2", languages={"fra_Latn": {"min_stop_words": 5}})
     assert params.for_language("fr").min_stop_words == 5

@@ -83,10 +83,12 @@ class LanguageSettings:
             out["line_punct_thr"] = 0.0
         top = {int(k[4:-5]): v for k, v in settings.items() if k.startswith("top_") and v is not None}
         dup = {int(k[4:-5]): v for k, v in settings.items() if k.startswith("dup_") and k.endswith("_gram")}
+        # A share above 1 can never be reached: FineWeb-2 writes such values (e.g. top_2_gram 1.334 for qug_Latn)
+        # where the rule never fires, so the n-gram is left out (the parameters take shares up to 1).
         if top:
-            out["top_n_grams"] = top
+            out["top_n_grams"] = {n: v for n, v in top.items() if v <= 1}
         if dup:
-            out["dup_n_grams"] = {n: v for n, v in dup.items() if v is not None}
+            out["dup_n_grams"] = {n: v for n, v in dup.items() if v is not None and v <= 1}
         if key in self.stop_words:
             out["stop_words"] = list(self.stop_words[key])
         return out
