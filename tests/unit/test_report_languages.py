@@ -71,7 +71,8 @@ def test_only_a_language_far_from_the_median_is_an_outlier():
 def test_report_section_ranks_languages_by_tokens_or_by_chars_without_a_tokenizer():
     html = render_run_report(_run(tokens=True))
     assert '<section id="language-retention">' in html
-    assert {"language-sizes", "language-stages", "language-outliers"} <= set(re.findall(r'data-table="([a-z-]+)"', html))
+    tables = set(re.findall(r'data-table="([a-z-]+)"', html))
+    assert {"language-sizes", "language-stages", "language-outliers"} <= tables
     sizes = html[html.index('data-table="language-sizes"') :]
     # German has the most tokens (150 x 3000 = 450,000 > 300 x 1000).
     assert sizes.index(">de<") < sizes.index(">en<") and "450,000" in sizes
