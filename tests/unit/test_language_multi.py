@@ -100,9 +100,14 @@ def test_preset_thresholds_apply_per_language() -> None:
     text = "Tous les êtres humains naissent libres et égaux en dignité et en droits."
     (fr,) = _run(LanguageParams(preset="fineweb2", threshold=0.0), [text])
     assert fr["keep"] is True
-    # FineWeb-2's French threshold (0.824) applies; an explicit threshold wins over the preset.
-    stage = Language(LanguageParams(preset="fineweb2", threshold=0.0))
+    # FineWeb-2's French threshold (0.824, set on GlotLID scores) applies to GlotLID-style labels; lid.176's
+    # 'fr' names no script: `threshold` applies, unless preset_scores is 'always'.
+    stage = Language(LanguageParams(preset="fineweb2", threshold=0.3))
+    assert stage.decide("fra_Latn", 0.80) == "low_score" and stage.decide("fra_Latn", 0.83) is None
+    assert stage.decide("fr", 0.31) is None and stage.decide("fr", 0.29) == "low_score"
+    stage = Language(LanguageParams(preset="fineweb2", threshold=0.0, preset_scores="always"))
     assert stage.decide("fr", 0.80) == "low_score" and stage.decide("fr", 0.83) is None
+    # An explicit threshold wins over the preset.
     stage = Language(LanguageParams(preset="fineweb2", thresholds={"fra_Latn": 0.5}))
     assert stage.decide("fr", 0.6) is None
     with pytest.raises(ValueError, match="neither a bundled preset"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pyspark.sql.types import DoubleType, StringType, StructField
@@ -67,6 +67,14 @@ class LanguageParams(StageParams):
         default=None,
         description="Per-language score thresholds from a preset ('fineweb2') or a `thresher calibrate` settings "
         "file; `thresholds` win over it.",
+    )
+
+    preset_scores: Literal["glotlid_labels", "always"] = Field(
+        default="glotlid_labels",
+        description="When the `fineweb2` preset's LID thresholds apply: 'glotlid_labels' (only to labels that "
+        "name a script, as GlotLID's do: FineWeb-2 set them on GlotLID scores; lid.176's labels name none and its "
+        "scores run lower for the same text, so `threshold` applies to them) or 'always'. A settings file from "
+        "`thresher calibrate` always applies (it was calibrated on the model's own scores).",
     )
 
     @field_validator("code_style")
@@ -172,12 +180,14 @@ class Language(RowStage):
 
     def threshold(self, code: LanguageCode) -> float:
         """The smallest score for a document in this language: `thresholds` (label, lang_Script or language),
-        then the preset's, then `threshold`."""
+        then the preset's (for fineweb2: only when the label names a script, see `preset_scores`), then
+        `threshold`."""
         p = self.params
         for key in (f"{code.iso3}_{code.default_script}", code.iso3):
             if key in self._threshold_by_key:
                 return self._threshold_by_key[key]
-        if p.preset is not None:
+        glotlid_scores = p.preset == "fineweb2" and p.preset_scores == "glotlid_labels"
+        if p.preset is not None and not (glotlid_scores and code.script is None):
             settings = load_settings(p.preset)
             entry = settings.key(code.lang_script)
             score = settings.language_score(entry) if entry is not None else None
