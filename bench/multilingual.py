@@ -40,7 +40,9 @@ from thresher.text.segmenters import segmenter_name
 
 def _row_stages(config: str, overrides: dict[str, dict[str, Any]] | None = None) -> list[RowStage]:
     cfg = load_config(ROOT / "conf" / config)
-    stages = [s.stage for s in cfg.stages if isinstance(s.stage, RowStage) and s.id not in ("pii", "url_filter")]
+    # pii rewrites, url_filter needs URLs, rehydrate needs minhash_dedup's clusters: none of them removes text here.
+    skipped = ("pii", "url_filter", "rehydrate")
+    stages = [s.stage for s in cfg.stages if isinstance(s.stage, RowStage) and s.id not in skipped]
     if overrides:
         rebuilt = []
         for stage in stages:
