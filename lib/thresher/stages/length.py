@@ -1,16 +1,18 @@
-"""`length`: bounds on characters and whitespace-separated words."""
+"""`length`: bounds on characters and whitespace-separated words, per document language under `languages:`
+(e.g. `{zh: {min_words: 0, min_chars: 200}}`: whitespace words say little in languages written without spaces)."""
 
 from __future__ import annotations
 
 from pydantic import Field, model_validator
 from pyspark.sql.types import LongType, StructField
 
-from thresher.stages.base import RowStage, StageParams, StageResult
+from thresher.stages.base import RowStage, StageResult
 from thresher.stages.fused import DocBatch, count_words
+from thresher.stages.quality._language import PerLanguageParams, doc_languages
 from thresher.stages.registry import register
 
 
-class LengthParams(StageParams):
+class LengthParams(PerLanguageParams):
     min_chars: int = Field(default=0, ge=0, description="Fewest characters a document may have.")
     max_chars: int | None = Field(
         default=None, gt=0, description="Most characters a document may have (null: no bound)."
@@ -22,6 +24,13 @@ class LengthParams(StageParams):
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> LengthParams:
+        # The per-language fields that length does not read: refused rather than ignored.
+        if self.preset is not None:
+            raise ValueError("length has no preset values; set per-language bounds under `languages:`")
+        if self.segmentation != "characters":
+            raise ValueError(
+                "length counts whitespace words; segmentation does not apply (set min_chars per language)"
+            )
         if self.max_chars is not None and self.max_chars < self.min_chars:
             raise ValueError(f"max_chars {self.max_chars} < min_chars {self.min_chars}")
         if self.max_words is not None and self.max_words < self.min_words:
@@ -44,8 +53,8 @@ def length_decision(chars: int, words: int, p: LengthParams) -> str | None:
 
 @register
 class Length(RowStage):
-    """Bounds on characters and whitespace-separated words; reasons `too_few_chars`, `too_many_chars`,
-    `too_few_words`, `too_many_words`."""
+    """Bounds on characters and whitespace-separated words, per language under `languages:`; reasons
+    `too_few_chars`, `too_many_chars`, `too_few_words`, `too_many_words`."""
 
     id = "length"
     Params = LengthParams
@@ -61,5 +70,9 @@ class Length(RowStage):
     def process(self, batch: DocBatch) -> StageResult:
         chars = [len(t) for t in batch.texts]
         words = batch.per_doc("thresher.words", count_words)
-        reasons = [length_decision(c, w, self.params) for c, w in zip(chars, words, strict=True)]
+        languages = doc_languages(batch, self.params.default_language)
+        reasons = [
+            length_decision(c, w, self.params.for_language(language))
+            for c, w, language in zip(chars, words, languages, strict=True)
+        ]
         return StageResult(keep=[r is None for r in reasons], reason=reasons, signals={"chars": chars, "words": words})
