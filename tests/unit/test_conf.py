@@ -46,7 +46,9 @@ def test_bad_values_name_key_value_and_what_is_allowed(tmp_path):
 
 
 def test_unknown_stage_parameter_lists_allowed_ones(tmp_path):
-    with pytest.raises(ConfigError, match=r"stages.length.min_word: unknown key; allowed keys: min_chars"):
+    with pytest.raises(
+        ConfigError, match=r"stages.length.min_word: unknown key; allowed keys: default_language, languages, min_chars"
+    ):
         load_config(_write(tmp_path, "input: {path: x}\nstages: {length: {min_word: 5}}\n"))
 
 

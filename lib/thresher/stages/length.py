@@ -8,11 +8,11 @@ from pyspark.sql.types import LongType, StructField
 
 from thresher.stages.base import RowStage, StageResult
 from thresher.stages.fused import DocBatch, count_words
-from thresher.stages.quality._language import PerLanguageParams, doc_languages
+from thresher.stages.quality._language import LanguageOverrides, doc_languages
 from thresher.stages.registry import register
 
 
-class LengthParams(PerLanguageParams):
+class LengthParams(LanguageOverrides):
     min_chars: int = Field(default=0, ge=0, description="Fewest characters a document may have.")
     max_chars: int | None = Field(
         default=None, gt=0, description="Most characters a document may have (null: no bound)."
@@ -24,13 +24,6 @@ class LengthParams(PerLanguageParams):
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> LengthParams:
-        # The per-language fields that length does not read: refused rather than ignored.
-        if self.preset is not None:
-            raise ValueError("length has no preset values; set per-language bounds under `languages:`")
-        if self.segmentation != "characters":
-            raise ValueError(
-                "length counts whitespace words; segmentation does not apply (set min_chars per language)"
-            )
         if self.max_chars is not None and self.max_chars < self.min_chars:
             raise ValueError(f"max_chars {self.max_chars} < min_chars {self.min_chars}")
         if self.max_words is not None and self.max_words < self.min_words:

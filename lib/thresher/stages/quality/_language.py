@@ -30,14 +30,12 @@ def language_keys(code: str) -> tuple[str, str]:
     return preferred(code), base_language(code)
 
 
-class PerLanguageParams(StageParams):
+class LanguageOverrides(StageParams):
+    """Parameters that differ per document language, under `languages:` (the base of `PerLanguageParams`, for
+    stages without preset values or word segmentation, such as `length`)."""
+
     default_language: str = Field(
         default="en", description="Language of documents without `language.lang` (the language stage did not run)."
-    )
-    preset: str | None = Field(
-        default=None,
-        description="Per-language settings applied under `languages:`: 'fineweb2' (FineWeb-2's published "
-        "thresholds and stop words for 1,929 languages, ODC-By) or a settings file written by `thresher calibrate`.",
     )
     languages: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -45,29 +43,12 @@ class PerLanguageParams(StageParams):
         "{zh: {min_doc_words: 100}}; they win over the preset's values.",
     )
 
-    segmentation: str = Field(
-        default="characters",
-        description="Words of languages written without spaces: 'characters' (one word per character) or "
-        "'dictionary' (rjieba for Chinese, MeCab/UniDic-lite for Japanese, pythainlp for Thai: the `multilingual` "
-        "extra; Lao, Khmer, Burmese and Tibetan stay one word per character).",
-    )
-
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
     _preset_params: dict[str, Any] = PrivateAttr(default_factory=dict)
 
-    @field_validator("segmentation")
-    @classmethod
-    def _segmenters_installed(cls, value: str) -> str:
-        if value not in SEGMENTATIONS:
-            raise ValueError(f"unknown segmentation {value!r}; allowed: {', '.join(SEGMENTATIONS)}")
-        if value == "dictionary":
-            try:
-                check_installed()
-            except MissingSegmenterError as error:
-                raise ValueError(str(error)) from None
-        return value
-
-    _preset_exists = field_validator("preset")(validate_preset)
+    @property
+    def preset_name(self) -> str | None:
+        return None
 
     @model_validator(mode="after")
     def _parse_languages(self) -> Self:
@@ -85,7 +66,7 @@ class PerLanguageParams(StageParams):
         return self
 
     def settings(self) -> LanguageSettings | None:
-        return load_settings(self.preset) if self.preset else None
+        return load_settings(self.preset_name) if self.preset_name else None
 
     def _preset_values(self, code: str) -> dict[str, Any]:
         settings = self.settings()
@@ -106,7 +87,7 @@ class PerLanguageParams(StageParams):
                 found = self._overrides.get(key)
                 if found is not None:
                     return found
-        if self.preset is None:
+        if self.preset_name is None:
             return self
         found = self._preset_params.get(language, _NOT_IN_PRESET)
         if found is _NOT_IN_PRESET:
@@ -122,6 +103,39 @@ class PerLanguageParams(StageParams):
         if settings is not None:
             out += [v[name] for key in settings.values if name in (v := settings.stage_values(key))]
         return out
+
+
+class PerLanguageParams(LanguageOverrides):
+    preset: str | None = Field(
+        default=None,
+        description="Per-language settings applied under `languages:`: 'fineweb2' (FineWeb-2's published "
+        "thresholds and stop words for 1,929 languages, ODC-By) or a settings file written by `thresher calibrate`.",
+    )
+
+    segmentation: str = Field(
+        default="characters",
+        description="Words of languages written without spaces: 'characters' (one word per character) or "
+        "'dictionary' (rjieba for Chinese, MeCab/UniDic-lite for Japanese, pythainlp for Thai: the `multilingual` "
+        "extra; Lao, Khmer, Burmese and Tibetan stay one word per character).",
+    )
+
+    @property
+    def preset_name(self) -> str | None:
+        return self.preset
+
+    @field_validator("segmentation")
+    @classmethod
+    def _segmenters_installed(cls, value: str) -> str:
+        if value not in SEGMENTATIONS:
+            raise ValueError(f"unknown segmentation {value!r}; allowed: {', '.join(SEGMENTATIONS)}")
+        if value == "dictionary":
+            try:
+                check_installed()
+            except MissingSegmenterError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    _preset_exists = field_validator("preset")(validate_preset)
 
 
 def doc_languages(batch: DocBatch, default: str) -> list[str]:
