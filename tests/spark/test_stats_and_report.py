@@ -394,7 +394,8 @@ def test_report_renders_in_headless_chromium(chromium, filter_run, tmp_path):
     assert dump.returncode == 0, dump.stderr[-2000:]
     dom = _Dom()
     dom.feed(dump.stdout)
-    expected_sections = ["overview", "funnel", "reasons", "signals", "languages", "details", "examples"]
+    expected_sections = ["overview", "funnel", "reasons", "signals", "languages", "language-retention", "details"]
+    expected_sections.append("examples")
     assert dom.sections == [*expected_sections, "quarantine", "timings", "config"]
     assert dom.charts.count("histogram") == len(NUMERIC)
     assert {"funnel-docs", "funnel-tokens", "reasons", "languages", "cluster-sizes", "quarantine", "timings"} <= set(
