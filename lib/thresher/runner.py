@@ -53,7 +53,7 @@ from thresher.quarantine_files import worst_quarantined_file
 from thresher.schema import CANONICAL_COLUMNS, KEEP, ORIGIN, REASON, STAGE
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
-from thresher.stages.dedup_index import update_dedup_indexes
+from thresher.stages.dedup_index import dedup_index_paths, update_dedup_indexes
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
 from thresher.stats_table import StatsTable
@@ -103,7 +103,10 @@ def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, unti
         raise ConfigError("run.output: required (set it in the config or pass --output)")
     # Refused before Spark starts: an unsafe output, or one another run is writing to.
     check_output_location(
-        config.run.output, [p for item in config.inputs for p in item.path], config.run.allow_other_files
+        config.run.output,
+        [p for item in config.inputs for p in item.path],
+        config.run.allow_other_files,
+        index_paths=dedup_index_paths([spec.stage for spec in config.stages]),
     )
     with OutputLock(config.run.output):
         return Runner(config, spark).run(until)

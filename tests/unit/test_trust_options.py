@@ -1,0 +1,83 @@
+"""Issue 12, "the same class of problem elsewhere": options of last round's features that did nothing or did the
+wrong thing without a word are refused with a one-line reason (each test is the adversarial config it tried)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from thresher.conf import InputConfig, load_config
+from thresher.errors import ConfigError, InputError
+from thresher.io.inputs import _plan_one
+from thresher.output_safety import check_output_location
+
+
+def _config(tmp_path: Path, stages: dict) -> None:
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "hello world"}\n')
+    load_config(
+        data={"run": {"output": str(tmp_path / "out")}, "input": {"path": str(tmp_path / "a.jsonl")}, "stages": stages}
+    )
+
+
+@pytest.mark.parametrize(
+    ("stages", "message"),
+    [
+        # Documents never have language 'xx': the override, the default language would silently do nothing...
+        (
+            {"gopher_quality": {"preset": "fineweb2", "languages": {"xx": {"min_doc_words": 5}}}},
+            "languages: unknown language code 'xx'",
+        ),
+        (
+            {"gopher_quality": {"preset": "fineweb2", "default_language": "qqq"}},
+            "default_language: unknown language code 'qqq'",
+        ),
+        ({"fineweb_quality": {"default_language": "zz"}}, "default_language: unknown language code 'zz'"),
+        # ... and the language stage would exclude every document.
+        ({"language": {"languages": ["en", "xx"]}}, "languages: unknown language code 'xx'"),
+        ({"language": {"thresholds": {"qq": 0.3}}}, "thresholds: unknown language code 'qq'"),
+    ],
+)
+def test_unknown_language_codes_are_refused(tmp_path, stages, message):
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, stages)
+
+
+def test_known_codes_and_preset_entries_are_accepted(tmp_path):
+    _config(
+        tmp_path, {"gopher_quality": {"preset": "fineweb2", "default_language": "fra_Latn", "languages": {"zh": {}}}}
+    )
+    _config(tmp_path, {"language": {"languages": ["en", "fra", "cmn_Hani"]}})
+
+
+def test_a_dedup_index_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "idx").write_text("not a table")
+    with pytest.raises(ConfigError, match=r"index '.*idx' is a file; the dedup index is a directory"):
+        _config(tmp_path, {"exact_dedup": {"index": str(tmp_path / "idx")}})
+
+
+def test_a_dedup_index_inside_the_output_or_an_input_is_refused(tmp_path):
+    # Inside the output, the index would make the run's own resume refuse the output as holding foreign files.
+    output, inputs = str(tmp_path / "out"), [str(tmp_path / "data")]
+    with pytest.raises(ConfigError, match=r"dedup index .* and run.output .* overlap"):
+        check_output_location(output, inputs, False, index_paths=[str(tmp_path / "out" / "index")])
+    with pytest.raises(ConfigError, match=r"dedup index .* and run.output .* overlap"):
+        check_output_location(output, inputs, False, index_paths=[str(tmp_path)])
+    with pytest.raises(ConfigError, match=r"dedup index .* is inside .* the input"):
+        check_output_location(output, inputs, False, index_paths=[str(tmp_path / "data" / "idx")])
+    # A glob that cannot reach the index's files, and an index beside the output, are fine.
+    check_output_location(
+        output, [str(tmp_path / "data" / "*.jsonl")], False, index_paths=[str(tmp_path / "data" / "i")]
+    )
+    check_output_location(output, inputs, False, index_paths=[str(tmp_path / "index")])
+
+
+@pytest.mark.parametrize("name", ["crawl.warc.gz", "crawl.warc.wet.gz"])
+def test_input_fields_on_warc_input_are_refused(tmp_path, name):
+    # WARC/WET records have fixed fields: `fields.text: body` would be ignored without a word.
+    (tmp_path / name).write_bytes(b"")
+    for fmt in ("auto", "warc" if "wet" not in name else "wet"):
+        config = InputConfig(path=[str(tmp_path / name)], format=fmt, fields={"text": "body"})
+        with pytest.raises(InputError, match=r"input.fields does not apply to format (warc|wet)"):
+            _plan_one(None, config)  # type: ignore[arg-type]
+    _plan_one(None, InputConfig(path=[str(tmp_path / name)]))  # type: ignore[arg-type]
