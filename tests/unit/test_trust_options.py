@@ -81,3 +81,25 @@ def test_input_fields_on_warc_input_are_refused(tmp_path, name):
         with pytest.raises(InputError, match=r"input.fields does not apply to format (warc|wet)"):
             _plan_one(None, config)  # type: ignore[arg-type]
     _plan_one(None, InputConfig(path=[str(tmp_path / name)]))  # type: ignore[arg-type]
+
+
+def test_set_of_one_entry_into_a_default_map_is_refused(tmp_path):
+    # `--set stages.gopher_repetition.dup_n_grams.5=0.2` made the map {5: 0.2}: the default 6- to 10-gram rules
+    # were switched off without a word.
+    config = tmp_path / "c.yaml"
+    config.write_text("input: {path: a.jsonl}\nstages:\n  gopher_repetition: {}\n  minhash_dedup: {}\n")
+    with pytest.raises(ConfigError, match=r"would replace its whole default \{.*\}; give the whole map"):
+        load_config(config, sets=["stages.gopher_repetition.dup_n_grams.5=0.2"])
+    whole = load_config(config, sets=["stages.gopher_repetition.dup_n_grams={5: 0.2, 6: 0.1}"])
+    assert whole.stages[0].stage.params.dup_n_grams == {5: 0.2, 6: 0.1}
+    # A map the config sets is edited entry by entry; a nested parameter group keeps its other defaults.
+    config.write_text(
+        "input: {path: a.jsonl}\nstages:\n  gopher_repetition: {dup_n_grams: {5: 0.15, 6: 0.14}}\n"
+        "  minhash_dedup: {}\n"
+    )
+    edited = load_config(
+        config,
+        sets=["stages.gopher_repetition.dup_n_grams.5=0.2", "stages.minhash_dedup.normalization.lowercase=false"],
+    )
+    assert edited.stages[0].stage.params.dup_n_grams == {5: 0.2, 6: 0.14}
+    assert edited.stages[1].stage.params.normalization.lowercase is False
