@@ -95,7 +95,7 @@ def test_a_corrupt_zstd_file_without_checksum_fails_naming_the_file(spark, tmp_p
     message = str(failure.value)
     assert f"most are in {path} ({garbled} of its " in message
     assert "likely a corrupt compressed file (its zstd frames have no content checksum" in message
-    assert _manifest(out)["inputs"][0]["zstd_without_checksum"] == [str(path)]
+    assert _manifest(out)["input_files"][0]["zstd_without_checksum"] == [str(path)]
 
 
 class _Broken(RowStage):
