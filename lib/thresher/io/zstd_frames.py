@@ -1,6 +1,6 @@
 """Zstandard input files whose frames carry no content checksum (issue 12, item 10): corruption inside such a
 frame can decode to garbled bytes instead of an error, so the run warns about them before reading (manifest
-`inputs[].zstd_without_checksum`, the log) and the quarantine limit's error names the file."""
+`input_files[].zstd_without_checksum`, the log) and the quarantine limit's error names the file."""
 
 from __future__ import annotations
 
