@@ -74,7 +74,7 @@ def test_ctrl_c_mid_run_is_one_line_releases_the_lock_and_resumes(spark, tmp_pat
         if ": started with" in line:  # the first segment after ingest is under way: Ctrl-C, as a terminal sends it
             os.killpg(process.pid, signal.SIGINT)
             break
-    rest, _ = process.communicate(timeout=120)
+    _, rest = process.communicate(timeout=120)
     seen.append(rest)
     stderr = "".join(seen)
     assert process.returncode == 130, stderr[-3000:]
