@@ -103,3 +103,24 @@ def test_set_of_one_entry_into_a_default_map_is_refused(tmp_path):
     )
     assert edited.stages[0].stage.params.dup_n_grams == {5: 0.2, 6: 0.14}
     assert edited.stages[1].stage.params.normalization.lowercase is False
+
+
+def test_an_error_raised_while_handling_ctrl_c_counts_as_the_interrupt():
+    # pyspark raises KeyboardInterrupt inside a py4j call, which then fails with "Gateway must be connected to
+    # send cancel cmd": the command line must still say "interrupted" (exit 130), not report that error.
+    import logging
+
+    from thresher.interrupts import DropInterruptTraces, caused_by_interrupt
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ValueError("Gateway must be connected to send cancel cmd") from None
+    except ValueError as error:
+        chained = error
+    assert caused_by_interrupt(chained) and not caused_by_interrupt(ValueError("other"))
+    record = logging.LogRecord("root", logging.ERROR, "", 0, "KeyboardInterrupt while sending command.", (), None)
+    assert DropInterruptTraces().filter(record)
+    record.exc_info = (KeyboardInterrupt, KeyboardInterrupt(), None)
+    assert not DropInterruptTraces().filter(record)
