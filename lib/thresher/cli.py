@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from thresher import __version__
 from thresher.errors import ThresherError
+from thresher.interrupts import DropInterruptTraces, caused_by_interrupt
 
 EXIT_ERROR = 2
 
@@ -41,6 +42,9 @@ def configure_logging(quiet: bool, debug: bool = False) -> None:
     # py4j logs every gateway call at INFO, and a trace per broken connection when a run is interrupted (Ctrl-C):
     # pages that bury the resume hint. They are for --debug.
     logging.getLogger("py4j").setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    if not debug:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(DropInterruptTraces())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ThresherError as error:
+        if caused_by_interrupt(error):
+            print("thresher: interrupted; re-run the same command to resume", file=sys.stderr)
+            return 130
         print(f"thresher: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -59,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
+        if caused_by_interrupt(error):
+            print("thresher: interrupted; re-run the same command to resume", file=sys.stderr)
+            return 130
         from thresher.preflight import describe_failure
 
         # The trace is for developers: in the log at debug level, and on screen with --debug.

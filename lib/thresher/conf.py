@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from thresher.errors import ConfigError
+from thresher.set_into_maps import check_set_into_default_map
 from thresher.stages.base import ConfigPath, Mode, Stage
 from thresher.stages.registry import stage_class
 
@@ -188,6 +189,7 @@ def load_config(
     for assignment in sets:
         key, value = _split_assignment(assignment, "--set")
         check_set_target(raw, key)
+        check_set_into_default_map(raw, key)
         _set_dotted(raw, key, _parse_set_value(key, value))
     if input_path is not None:
         raw["input"] = command_line_inputs(raw.get("input"), input_path)

@@ -8,7 +8,7 @@ them; the runner checks the stats rows of every stage as they are committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from thresher.core.records import StageStats
 from thresher.errors import ThresherError
@@ -22,16 +22,18 @@ class RunLimitError(ThresherError):
     """A run passed one of its configured limits (quarantine share, stage-error share)."""
 
 
-def check_quarantine(ingest: StageStats, max_fraction: float) -> None:
-    """Raise when the share of quarantined input records passes `max_fraction`."""
+def check_quarantine(ingest: StageStats, max_fraction: float, worst_file: Callable[[], str] | None = None) -> None:
+    """Raise when the share of quarantined input records passes `max_fraction`; `worst_file` (called only then)
+    names the file most of them came from (thresher.quarantine_files)."""
     # Records skipped by design (WARC requests, non-HTML responses, ...) are excluded at ingest but not bad input.
     records, quarantined = ingest.docs_in, ingest.docs_excluded - skipped_total(ingest)
     if records and quarantined / records > max_fraction:
         reasons = _top_reasons(ingest.reason_counts)
+        where = worst_file() if worst_file is not None else ""
         raise RunLimitError(
             f"{quarantined} of {records} input records ({quarantined / records:.1%}) were quarantined ({reasons}), "
-            f"more than run.max_quarantine_fraction={max_fraction}; check input.format and input.fields, or "
-            "raise the limit (--set run.max_quarantine_fraction=...)"
+            f"more than run.max_quarantine_fraction={max_fraction}{where}; check input.format and input.fields, "
+            "or raise the limit (--set run.max_quarantine_fraction=...)"
         )
 
 

@@ -24,9 +24,15 @@ THRESHER_ENTRIES = frozenset(
 _GLOB_CHARS = re.compile(r"[*?\[{]")
 
 
-def check_output_location(output: str, input_paths: Iterable[str], allow_other_files: bool) -> None:
-    """Raise ConfigError when writing to `output` is unsafe (see the module doc)."""
+def check_output_location(
+    output: str, input_paths: Iterable[str], allow_other_files: bool, index_paths: Iterable[str] = ()
+) -> None:
+    """Raise ConfigError when writing to `output` is unsafe (see the module doc), or a dedup index of the run
+    (`index_paths`) is inside the output or an input, or holds the output."""
+    input_paths = list(input_paths)
     target = _normalized(output)
+    for index in index_paths:
+        _check_index_location(index, output, input_paths)
     if target.rstrip("/") in ("", "/") or _is_bucket_root(output):
         raise ConfigError(f"run.output {output!r} is the root of a file system; give a directory for this run")
     for pattern in input_paths:
@@ -42,6 +48,24 @@ def check_output_location(output: str, input_paths: Iterable[str], allow_other_f
             raise ConfigError(
                 f"run.output {output!r} holds files thresher did not write ({shown}); use an empty or new directory, "
                 "or pass --allow-other-files (run.allow_other_files: true) to write there anyway"
+            )
+
+
+def _check_index_location(index: str, output: str, input_paths: Sequence[str]) -> None:
+    """A dedup index outlives the runs that update it: inside a run's output it would be taken for a user's files
+    (the run's resume is refused) and go when the output is removed; inside an input the next run would read its
+    files as documents."""
+    where = _normalized(index)
+    if _reaches_into(_normalized(output), where) or _reaches_into(where, _normalized(output)):
+        raise ConfigError(
+            f"dedup index {index!r} and run.output {output!r} overlap (one is inside the other): give the index a "
+            "directory of its own, outside every run's output"
+        )
+    for pattern in input_paths:
+        if _reaches_into(_normalized(pattern), where):
+            raise ConfigError(
+                f"dedup index {index!r} is inside (or equal to) the input {pattern!r}: a later run would read the "
+                "index's files as input; put the index somewhere else"
             )
 
 

@@ -43,15 +43,17 @@ from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
 from thresher.io.layout import OutputLayout
 from thresher.io.objectstore import require_spark_filesystems
+from thresher.io.zstd_frames import zstd_files_without_checksum
 from thresher.limits import check_quarantine, check_stage_errors
 from thresher.manifest import new_manifest, now, read_manifest, write_manifest
 from thresher.output_lock import OutputLock
 from thresher.output_safety import check_output_location
 from thresher.plan import Plan, Segment, make_plan
+from thresher.quarantine_files import worst_quarantined_file
 from thresher.schema import CANONICAL_COLUMNS, KEEP, ORIGIN, REASON, STAGE
 from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
-from thresher.stages.dedup_index import update_dedup_indexes
+from thresher.stages.dedup_index import dedup_index_paths, update_dedup_indexes
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
 from thresher.stats_table import StatsTable
@@ -101,7 +103,10 @@ def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, unti
         raise ConfigError("run.output: required (set it in the config or pass --output)")
     # Refused before Spark starts: an unsafe output, or one another run is writing to.
     check_output_location(
-        config.run.output, [p for item in config.inputs for p in item.path], config.run.allow_other_files
+        config.run.output,
+        [p for item in config.inputs for p in item.path],
+        config.run.allow_other_files,
+        index_paths=dedup_index_paths([spec.stage for spec in config.stages]),
     )
     with OutputLock(config.run.output):
         return Runner(config, spark).run(until)
@@ -140,7 +145,9 @@ class Runner:
             ingested = self._ingest(steps[0], planned, manifest, reused)
             write_listing(self.layout, planned, plan.ingest_fingerprint)
             ran.append(steps[0].name)
-            check_quarantine(self.stats["ingest"], self.config.run.max_quarantine_fraction)
+            check_quarantine(
+                self.stats["ingest"], self.config.run.max_quarantine_fraction, lambda: worst_quarantined_file(ingested)
+            )
             passed = self.stats["ingest"].docs_out
             segment_input = documents(ingested)
             stage_index = 1
@@ -238,6 +245,7 @@ class Runner:
                 "bytes": sum(f.size for f in item.files),
                 "first_files": [f.path for f in item.files[:5]],
                 "skipped_entries": list(item.skipped),
+                **_unchecked_zstd(item),
             }
             for item in planned
         ]
@@ -348,7 +356,7 @@ class Runner:
                 self.layout.scratch(step.name),
                 tokenizer=self.config.run.tokenizer,
             )
-            yield self._execute(segment, segment_input, context)
+            yield self._execute(segment, segment_input, context, earlier_stages)
 
         describe = f"started with {expected_in} documents ({_describe_pass(segment)})"
         checkpoint, _ = self._checkpoint(step, stage_ids, compute, manifest, reused, describe)
@@ -386,7 +394,9 @@ class Runner:
         write_manifest(self.layout.manifest, manifest)
         return checkpoint
 
-    def _execute(self, segment: Segment, frame: DataFrame, context: StageContext) -> _Computed:
+    def _execute(
+        self, segment: Segment, frame: DataFrame, context: StageContext, earlier_stages: list[Stage]
+    ) -> _Computed:
         if segment.is_row_pass:
             seconds = self.spark.sparkContext.accumulator({}, _SecondsByStage())
             fused = FusedPass(
@@ -398,7 +408,7 @@ class Runner:
             return _Computed(frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds=seconds)
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
-        result = apply_global(stage, frame, context, self.mode)
+        result = apply_global(stage, frame, context, self.mode, [s.id for s in earlier_stages])
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], StageReport)):
             raise ThresherError(
                 f"stage {stage.id}: GlobalStage.apply must return (frame, StageReport), got {type(result).__name__}"
@@ -494,6 +504,21 @@ def _describe_pass(segment: Segment) -> str:
     if len(segment.stages) == 1:
         return f"row stage {segment.last.id}"
     return f"row stages {', '.join(s.id for s in segment.stages)} fused in one pass"
+
+
+def _unchecked_zstd(item: PlannedInput) -> dict[str, list[str]]:
+    """The manifest's `zstd_without_checksum` of an input (absent when none), with a warning in the log."""
+    unchecked = zstd_files_without_checksum([f.path for f in item.files])
+    if not unchecked:
+        return {}
+    log.warning(
+        "input %s: %d .zst file(s) without content checksum (e.g. %s): corruption in them decodes to garbled "
+        "lines, quarantined as such, not to an error",
+        item.source,
+        len(unchecked),
+        unchecked[0],
+    )
+    return {"zstd_without_checksum": unchecked}
 
 
 def _check_global_output(stage: GlobalStage, frame: DataFrame, output: DataFrame) -> None:

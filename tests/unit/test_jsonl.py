@@ -100,3 +100,29 @@ def test_decompression_by_file_name(suffix):
         payload = zstandard.ZstdCompressor().compress(payload)
     stream = open_decompressed(io.BytesIO(payload), f"file{suffix}")
     assert [line for _, _, line, _ in iter_lines(stream, 1000)] == [b'{"text": "a"}', b'{"text": "b"}']
+
+
+def test_zstd_frames_without_checksum_are_counted(tmp_path):
+    # Issue 12, item 10: a frame without content checksum cannot detect corruption; the reader counts them
+    # (also when a frame ends exactly at a read chunk's end) so garbled lines can say where they come from.
+    from thresher.io.zstd_frames import zstd_files_without_checksum
+
+    checked = zstandard.ZstdCompressor(write_checksum=True).compress(b'{"text": "a"}\n')
+    unchecked = zstandard.ZstdCompressor(write_checksum=False).compress(b'{"text": "b"}\n')
+    stream = open_decompressed(io.BytesIO(checked + unchecked + unchecked), "f.jsonl.zst")
+    lines = [line for _, _, line, _ in iter_lines(stream, 1000)]
+    assert lines == [b'{"text": "a"}', b'{"text": "b"}', b'{"text": "b"}']
+    assert jsonl.unchecked_frames(stream) == 2
+    chunked = jsonl._Decompressing(
+        io.BytesIO(checked + unchecked),
+        zstandard.ZstdDecompressor().decompressobj,
+        jsonl._zstd_frame_checked,
+        len(checked),
+    )
+    assert io.BufferedReader(chunked).read() == b'{"text": "a"}\n{"text": "b"}\n'
+    assert chunked.frames_without_checksum == 1
+    assert jsonl.unchecked_frames(open_decompressed(io.BytesIO(checked), "f.jsonl.zst")) == 0
+    (tmp_path / "a.jsonl.zst").write_bytes(unchecked)
+    (tmp_path / "b.jsonl.zst").write_bytes(checked)
+    paths = [str(tmp_path / "a.jsonl.zst"), str(tmp_path / "b.jsonl.zst"), str(tmp_path / "c.jsonl")]
+    assert zstd_files_without_checksum(paths) == [paths[0]]

@@ -247,3 +247,19 @@ def test_the_output_lock_and_safety_checks_work_on_s3(s3, scheme):
     fs.write_text_atomic(f"{output}/notes.txt", "a user's file")
     with pytest.raises(ConfigError, match="holds files thresher did not write"):
         check_output_location(output, ["/data/in/*.jsonl"], allow_other_files=False)
+
+
+def test_create_exclusive_on_s3_is_a_conditional_put(s3, monkeypatch):
+    # Issue 12, item 12: the lock's create-if-absent is one conditional PutObject (If-None-Match: *), which the
+    # local S3 honours: of many writers racing for one key exactly one wins, the key keeps the winner's text.
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = f"{s3}/runs/race/_thresher.lock"
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda n: fs.create_exclusive(key, f"writer {n}"), range(8)))
+    assert won.count(True) == 1
+    assert fs.read_text(key) == f"writer {won.index(True)}"
+    # The check-then-write fallback is never reached on S3: a write that skipped the condition would overwrite.
+    monkeypatch.setattr(fs, "exists", lambda path: False)
+    assert fs.create_exclusive(key, "late writer") is False
+    assert fs.read_text(key) == f"writer {won.index(True)}"

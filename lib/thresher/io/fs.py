@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pyarrow.fs as pafs
 
 from thresher.io import objectstore
+from thresher.io.conditional_put import put_if_absent
 
 
 def is_local(path: str) -> bool:
@@ -112,8 +113,8 @@ def is_dir(path: str) -> bool:
 
 
 def create_exclusive(path: str, text: str) -> bool:
-    """Create `path` with `text` unless it exists; False when it does. Atomic on local file systems; on object
-    stores a check-then-write (pyarrow cannot send a conditional write)."""
+    """Create `path` with `text` unless it exists; False when it does. Atomic on local file systems and on S3
+    with boto3 (a conditional PutObject); elsewhere a check-then-write (see thresher.io.conditional_put)."""
     if is_local(path):
         local = os.path.abspath(local_path(path))
         os.makedirs(os.path.dirname(local), exist_ok=True)
@@ -124,6 +125,9 @@ def create_exclusive(path: str, text: str) -> bool:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
         return True
+    written = put_if_absent(path, text)
+    if written is not None:
+        return written
     if exists(path):
         return False
     write_text_atomic(path, text)

@@ -44,11 +44,13 @@ from thresher.io.jsonl import (
     NULL_TEXT,
     RAW_KEEP_CHARS,
     TOO_LARGE,
+    UNCHECKED_FRAME_NOTE,
     UNREADABLE_FILE,
     ParseOptions,
     iter_lines,
     open_decompressed,
     parse_record,
+    unchecked_frames,
 )
 from thresher.io.layout import OutputLayout
 from thresher.io.spec import InputSpec
@@ -273,7 +275,10 @@ class _JsonlReader(_FileReader):
             with filesystem.open_input_stream(name, compression=None) as raw_stream:
                 stream = open_decompressed(raw_stream, path)
                 for line_no, line_offset, line, length in iter_lines(stream, self.max_line_bytes):
-                    yield parse_record(line, length, path, line_no, line_offset, options)
+                    row = parse_record(line, length, path, line_no, line_offset, options)
+                    if row.get("q_reason") and unchecked_frames(stream):
+                        row["q_error"] = "; ".join(filter(None, [row.get("q_error"), UNCHECKED_FRAME_NOTE]))
+                    yield row
                     offset = line_offset + length + 1
         except (OSError, EOFError, ValueError, zstandard.ZstdError) as error:
             # Truncated or corrupt compressed file: the records read so far stand, the rest is one

@@ -81,9 +81,12 @@ def _plan_one(spark: SparkSession, config: InputSpec) -> PlannedInput:
     if run_roots or fmt == "run":
         if files or delta_roots:
             raise InputError(f"input {config.path}: format run takes only the output directories of thresher runs")
+        _refuse_fields("run", config)
         return PlannedInput(config, "run", config.source or "run", tuple(run_roots))
     if fmt == "auto":
         fmt = _detect_format(config, files, delta_roots)
+    if fmt in ("warc", "wet"):
+        _refuse_fields(fmt, config)
     if fmt == "delta":
         if files and not delta_roots:
             raise InputError(f"input {config.path}: format delta, but no Delta table (_delta_log) was found")
@@ -105,6 +108,17 @@ def _plan_one(spark: SparkSession, config: InputSpec) -> PlannedInput:
             ", ".join(skipped[:5]),
         )
     return PlannedInput(config, fmt, _input_source(config, chosen), tuple(chosen), skipped)
+
+
+def _refuse_fields(fmt: str, config: InputSpec) -> None:
+    """`input.fields` maps record fields of JSON lines and tables; the records of WARC/WET files and of run
+    outputs have fixed fields, so a mapping given for them would do nothing."""
+    if "fields" in getattr(config, "model_fields_set", ()):
+        raise InputError(
+            f"input {config.path}: input.fields does not apply to format {fmt} (its records have fixed fields: "
+            + ("WARC-Record-ID, WARC-Target-URI, the payload" if fmt in ("warc", "wet") else "those of kept/")
+            + "); remove it"
+        )
 
 
 def _not_files(path: str) -> list[str]:

@@ -55,24 +55,62 @@ def open_decompressed(handle: IO[bytes], name: str) -> IO[bytes]:
     if lower.endswith(".gz"):
         raw: io.RawIOBase = _Decompressing(handle, lambda: zlib.decompressobj(wbits=31))
     elif lower.endswith((".zst", ".zstd")):
-        raw = _Decompressing(handle, lambda: zstandard.ZstdDecompressor().decompressobj())
+        raw = _Decompressing(handle, lambda: zstandard.ZstdDecompressor().decompressobj(), _zstd_frame_checked)
     else:
         # pyarrow's streams do not implement readline(limit); a BufferedReader does.
         return io.BufferedReader(handle, buffer_size=1 << 16)  # type: ignore[arg-type]
     return io.BufferedReader(raw, buffer_size=1 << 16)
 
 
-class _Decompressing(io.RawIOBase):
-    """A raw stream over a compressed stream; handles concatenated members/frames."""
+# Garbled lines from a frame without checksum get this note in their quarantine error (and the run's limit
+# error names the file): a zstd frame written without a content checksum decodes some corruption into wrong
+# bytes instead of failing, which is not detectable after the fact.
+UNCHECKED_FRAME_NOTE = (
+    "in a zstd frame without content checksum: a corrupt compressed file decodes to garbled lines, not an error"
+)
 
-    def __init__(self, source: IO[bytes], new_decompressor: Callable[[], Any], chunk: int = 1 << 16) -> None:
+
+def _zstd_frame_checked(head: bytes) -> bool:
+    """Whether the zstd frame starting with `head` carries a content checksum (skippable frames: true)."""
+    if not head.startswith(zstandard.FRAME_HEADER):
+        return True
+    try:
+        return bool(zstandard.get_frame_parameters(head[:18]).has_checksum)
+    except zstandard.ZstdError:
+        return True  # an unreadable header fails the decompression itself
+
+
+def unchecked_frames(stream: IO[bytes]) -> int:
+    """Frames read so far from `stream` (made by open_decompressed) that carry no content checksum."""
+    return int(getattr(getattr(stream, "raw", None), "frames_without_checksum", 0))
+
+
+class _Decompressing(io.RawIOBase):
+    """A raw stream over a compressed stream; handles concatenated members/frames, and counts the frames
+    without content checksum when given `frame_checked`."""
+
+    def __init__(
+        self,
+        source: IO[bytes],
+        new_decompressor: Callable[[], Any],
+        frame_checked: Callable[[bytes], bool] | None = None,
+        chunk: int = 1 << 16,
+    ) -> None:
         self._source = source
         self._new = new_decompressor
         self._decompressor = new_decompressor()
+        self._frame_checked = frame_checked
         self._chunk = chunk
         self._pending = b""
         self._position = 0
         self._source_done = False
+        self._at_frame_start = True
+        self.frames_without_checksum = 0
+
+    def _start_frame(self, head: bytes) -> None:
+        if self._frame_checked is not None and not self._frame_checked(head):
+            self.frames_without_checksum += 1
+        self._at_frame_start = False
 
     def readable(self) -> bool:
         return True
@@ -94,12 +132,19 @@ class _Decompressing(io.RawIOBase):
             if not self._decompressor.eof:
                 raise EOFError("compressed data ends early (truncated file)")
             return b""
+        if self._at_frame_start:
+            if self._decompressor.eof:  # the last frame ended exactly at a chunk's end
+                self._decompressor = self._new()
+            self._start_frame(data)
         out = [self._decompressor.decompress(data)]
         # A member/frame ended inside this chunk: the rest belongs to the next one.
         while self._decompressor.eof and self._decompressor.unused_data:
             rest = self._decompressor.unused_data
             self._decompressor = self._new()
+            self._start_frame(rest)
             out.append(self._decompressor.decompress(rest))
+        if self._decompressor.eof:
+            self._at_frame_start = True
         return b"".join(out)
 
 

@@ -209,6 +209,26 @@ def _arrow_filesystem(store_name: str, authority: str) -> pafs.FileSystem:
     return pafs.AzureFileSystem(account_name=account, account_key=key or os.environ.get("AZURE_STORAGE_ACCOUNT_KEY"))
 
 
+def s3_client_options() -> dict[str, str]:
+    """boto3 client keyword arguments for S3, from the same settings as the pyarrow file system (explicit
+    Hadoop-derived options first, then the environment, which boto3 also reads itself)."""
+    options = _explicit.get(S3.name, {})
+    endpoint = options.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
+    region = options.get("AWS_REGION") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    kwargs = {}
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint if "://" in endpoint else f"https://{endpoint}"
+    if region:
+        kwargs["region_name"] = region
+    if options.get("AWS_ACCESS_KEY_ID"):
+        kwargs["aws_access_key_id"] = options["AWS_ACCESS_KEY_ID"]
+        kwargs["aws_secret_access_key"] = options.get("AWS_SECRET_ACCESS_KEY", "")
+        if options.get("AWS_SESSION_TOKEN"):
+            kwargs["aws_session_token"] = options["AWS_SESSION_TOKEN"]
+    return kwargs
+
+
 def arrow_filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """The driver's pyarrow file system for an object-store URI, and the path in it (`bucket/key`)."""
     store = store_of(uri)

@@ -3,6 +3,7 @@ the end-of-run commit the runner calls once the final tables are written."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import reduce
 from typing import Any
@@ -34,6 +35,9 @@ class IndexParams(StageParams):
     def _update_needs_index(self) -> IndexParams:
         if self.update_index is not None and self.index is None:
             raise ValueError("update_index needs index: the path of the dedup index")
+        index = str(self.index) if self.index is not None else None
+        if index is not None and "://" not in index and os.path.exists(index) and not os.path.isdir(index):
+            raise ValueError(f"index {index!r} is a file; the dedup index is a directory (a Delta table)")
         return self
 
     @property
@@ -48,6 +52,11 @@ def open_index(
     if params.index is None:
         return None
     return IndexUse.open(ctx.spark, params.index, ctx.run_id, stage_id, kind, settings, params.updates_index)
+
+
+def dedup_index_paths(stages: Sequence[Stage]) -> list[str]:
+    """The dedup indexes the stages read or update."""
+    return [str(s.params.index) for s in stages if isinstance(s.params, IndexParams) and s.params.index is not None]
 
 
 def update_dedup_indexes(

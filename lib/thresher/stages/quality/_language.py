@@ -16,6 +16,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 from thresher.core.languages import LANGUAGE_COLUMN
 from thresher.stages.base import StageParams
 from thresher.stages.fused import DocBatch
+from thresher.stages.quality._codes import require_known_codes
 from thresher.stages.quality._presets import LanguageSettings, load_settings, validate_preset
 from thresher.text.langcodes import preferred
 from thresher.text.segmenters import MissingSegmenterError, check_installed
@@ -52,6 +53,10 @@ class LanguageOverrides(StageParams):
 
     @model_validator(mode="after")
     def _parse_languages(self) -> Self:
+        settings = self.settings()
+        in_preset = (lambda code: settings.key(code) is not None) if settings is not None else None
+        require_known_codes([self.default_language], "default_language", in_preset)
+        require_known_codes(self.languages, "languages", in_preset)
         fixed = ("languages", "default_language", "preset", "segmentation")
         allowed = [k for k in type(self).model_fields if k not in fixed]
         for code, override in self.languages.items():

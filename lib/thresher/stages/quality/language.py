@@ -14,12 +14,13 @@ import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pyspark.sql.types import DoubleType, StringType, StructField
 
 from thresher.errors import ConfigError
 from thresher.stages.base import ConfigPath, RowStage, StageParams, StageResult, worker_resource
 from thresher.stages.fused import DocBatch
+from thresher.stages.quality._codes import require_known_codes
 from thresher.stages.quality._presets import load_settings, validate_preset
 from thresher.stages.registry import register
 from thresher.text.langcodes import CODE_STYLES, LanguageCode, parse
@@ -92,6 +93,14 @@ class LanguageParams(StageParams):
         for code in value:
             parse(code)
         return value
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> LanguageParams:
+        # A model of one's own may label languages ISO 639 does not know; lid.176's labels all are.
+        if self.model_path is None:
+            require_known_codes(self.languages, "languages")
+            require_known_codes(self.thresholds, "thresholds")
+        return self
 
     @field_validator("model_path")
     @classmethod
