@@ -121,7 +121,7 @@ def compress_zst(path: Path) -> Path:
 # -- one reader in this process (called by the parent in a subprocess) ----------------------------------------------
 
 
-def _spark():  # noqa: ANN202 - pyspark is imported late
+def _spark():
     from thresher.spark import get_spark
 
     return get_spark({"spark.master": "local[2]", "spark.ui.enabled": "false"}, app_name="ingest-speed")
