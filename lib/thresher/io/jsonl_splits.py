@@ -254,6 +254,21 @@ class RecordColumns:
         return pa.RecordBatch.from_arrays([columns[name] for name in schema.names], schema=schema)
 
 
+def _other_fields(record: dict[str, Any], fields: Any) -> dict[str, str] | None:
+    """`_meta` of thresher.io.jsonl without `input.fields.meta`: the record's other top-level fields."""
+    mapped = {p for p in (fields.id, fields.text, fields.url) if p and "." not in p}
+    meta: dict[str, str] = {}
+    for name, value in record.items():
+        if name in mapped:
+            continue
+        if "." in name:
+            # _meta looks a name up as a path: "a.b" is the field b inside a.
+            value = _lookup(record, name)[1]
+        if value is not None:
+            meta[name] = value if type(value) is str else orjson.dumps(value).decode()
+    return meta or None
+
+
 def add_line(
     columns: RecordColumns, line: bytes, full_length: int, line_no: int, offset: int, options: ParseOptions
 ) -> None:
@@ -280,7 +295,8 @@ def add_line(
                             raw_url if isinstance(raw_url, str) or raw_url is None else orjson.dumps(raw_url).decode()
                         )
                     input_id = str(raw_id) if raw_id not in (None, "") else None
-                    columns.add_document(line_no, offset, full_length, input_id, text, url, _meta(record, fields))
+                    meta = _meta(record, fields) if fields.meta is not None else _other_fields(record, fields)
+                    columns.add_document(line_no, offset, full_length, input_id, text, url, meta)
                     return
     columns.add_row(parse_record(line, full_length, columns.path, line_no, offset, options))
 
