@@ -281,12 +281,17 @@ class _JsonlSplitReader:
                 yield from read_split(split, options, columns)
 
 
-def _count_window(split: Split) -> int:
-    try:
-        return count_newlines(split.path, *newline_window(split))
-    except OSError:
-        # The file went away: each of its splits reports it as an unreadable_file record.
-        return 0
+def _count_windows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        counts = []
+        for row in batch.to_pylist():
+            window = newline_window(Split(row["path"], row["start"], row["end"]))
+            try:
+                counts.append(count_newlines(row["path"], *window))
+            except OSError:
+                # The file went away: each of its splits reports it as an unreadable_file record.
+                counts.append(0)
+        yield pa.RecordBatch.from_arrays([batch.column("index"), pa.array(counts, pa.int64())], ["index", "newlines"])
 
 
 def jsonl_splits(spark: SparkSession, item: PlannedInput) -> list[Split]:
@@ -297,7 +302,13 @@ def jsonl_splits(spark: SparkSession, item: PlannedInput) -> list[Split]:
     to_count = [split for splits in per_file if len(splits) > 1 for split in splits]
     if not to_count:
         return [split for splits in per_file for split in splits]
-    counts = iter(spark.sparkContext.parallelize(to_count, len(to_count)).map(_count_window).collect())
+    # A DataFrame job (not an RDD one): it runs in the Python workers the parse uses next.
+    ranges = spark.createDataFrame(
+        [(index, s.path, s.start, s.end) for index, s in enumerate(to_count)],
+        "index long, path string, start long, end long",
+    )
+    newlines = dict(ranges.mapInArrow(_count_windows, "index long, newlines long").collect())
+    counts = iter(newlines[index] for index in range(len(to_count)))
     numbered: list[Split] = []
     for splits in per_file:
         if len(splits) == 1:
