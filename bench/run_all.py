@@ -125,6 +125,11 @@ def _lm_perplexity(r: dict) -> str:
     )
 
 
+def _ingest_speed(r: dict) -> str:
+    speeds = ", ".join(f"{name} {x['mb_per_cpu_second']:.1f}" for name, x in r["readers"].items())
+    return f"MB/s per core: {speeds} (load average {r['load_average_1min']['median']:.1f})"
+
+
 BENCHMARKS = (
     Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
     Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814"), _quality_speed),
@@ -143,6 +148,7 @@ BENCHMARKS = (
     Benchmark("tokens_decontam", (), _tokens_decontam),
     Benchmark("warc_extract", (), _warc_extract),
     Benchmark("lm_perplexity", (), _lm_perplexity),
+    Benchmark("ingest_speed", ("--mb", "150"), _ingest_speed),
 )
 
 

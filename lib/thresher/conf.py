@@ -63,6 +63,9 @@ class InputConfig(_Model):
     # `<id>~<hash of file and offset>` (the first occurrence in file/offset order keeps the id), `quarantine`
     # sends them to quarantine with reason `duplicate_id`.
     duplicate_ids: Literal["rename", "quarantine"] = "rename"
+    # Plain JSON-lines files larger than this are read by several tasks, one per byte range (compressed files:
+    # one task per file). Rows do not depend on it, so it stays out of the input fingerprint (exclude=True).
+    split_mb: float = Field(default=128, gt=0, exclude=True)
 
     @field_validator("path", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from thresher.conf import load_config
 from thresher.errors import InputError
 from thresher.io.delta import DeltaStore
-from thresher.io.ingest import documents, ingest, quarantined
+from thresher.io.ingest import documents, ingest, jsonl_splits, quarantined
 from thresher.io.inputs import plan_inputs
 
 pytestmark = pytest.mark.spark
@@ -139,3 +139,27 @@ def test_unusable_inputs_fail_clearly(spark, tmp_path):
     spark.range(3).withColumn("text", F.col("id")).write.parquet(str(pq))
     with pytest.raises(InputError, match="column 'text' is bigint, not string"):
         _ingest(spark, tmp_path, {"path": str(pq)})
+
+
+def test_byte_range_splits_give_the_rows_of_one_task_per_file(spark, tmp_path):
+    # Records of every kind, one of them longer than a split; a split of 1 KiB cuts the file into ~9 tasks.
+    records = [{"id": f"d{i}", "text": f"document {i} " * (3 if i % 7 else 60)} for i in range(60)]
+    records[5] = b'{"id": "d5", "text": "caf\xe9"}'
+    records[9] = b"not json"
+    records[13] = b'\xef\xbb\xbf{"text": "no id, after a byte-order mark"}'
+    records[20] = b'{"id": 123456789012345678901234567890, "text": "an id past 64 bits"}'
+    records[21] = {"id": "d0", "text": "a repeated id"}
+    path = tmp_path / "split.jsonl"
+    path.write_bytes(_lines(*records)[:-1])  # no newline after the last record
+    assert path.stat().st_size > 8 * 1024
+    config = load_config(data={"input": {"path": str(path), "split_mb": 1 / 1024}})
+    assert len(jsonl_splits(spark, plan_inputs(spark, config.inputs)[0])) == 9
+    whole = _ingest(spark, tmp_path, {"path": str(path)})
+    split = _ingest(spark, tmp_path, {"path": str(path), "split_mb": 1 / 1024})
+    for rows_whole, rows_split in zip(whole, split, strict=True):
+        assert sorted(map(repr, rows_split)) == sorted(map(repr, rows_whole))
+    docs, bad = split
+    assert len(docs) + len(bad) == 60
+    assert sorted([d.origin.line for d in docs] + [b.line for b in bad]) == list(range(1, 61))
+    assert {b.reason for b in bad} == {"invalid_utf8", "invalid_json"}
+    assert "123456789012345678901234567890" in {d.doc_id for d in docs}

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import pyarrow as pa
-import zstandard
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -33,7 +32,6 @@ from pyspark.sql.types import (
 
 from thresher.arrow_types import arrow_schema
 from thresher.errors import InputError
-from thresher.io import fs
 from thresher.io.delta import DeltaStore
 from thresher.io.inputs import PlannedInput, file_source
 from thresher.io.jsonl import (
@@ -44,13 +42,18 @@ from thresher.io.jsonl import (
     NULL_TEXT,
     RAW_KEEP_CHARS,
     TOO_LARGE,
-    UNCHECKED_FRAME_NOTE,
     UNREADABLE_FILE,
     ParseOptions,
-    iter_lines,
-    open_decompressed,
-    parse_record,
-    unchecked_frames,
+)
+from thresher.io.jsonl_splits import (
+    DEFAULT_SPLIT_MB,
+    RecordColumns,
+    Split,
+    byte_ranges,
+    count_newlines,
+    newline_window,
+    number_lines,
+    read_split,
 )
 from thresher.io.layout import OutputLayout
 from thresher.io.spec import InputSpec
@@ -258,45 +261,72 @@ class _FileReader:
                     yield pa.RecordBatch.from_pylist(rows, schema=self.schema)
 
 
-class _JsonlReader(_FileReader):
-    """JSON lines, plain or compressed."""
+class _JsonlSplitReader:
+    """Reads byte-range splits of JSON-lines files on an executor (see thresher.io.jsonl_splits); picklable."""
 
     def __init__(self, options: ParseOptions, dup_policy: str, source_by_file: bool = False) -> None:
-        super().__init__(dup_policy, RECORD_SCHEMA)
         self.options = options
+        self.dup_policy = dup_policy
         self.source_by_file = source_by_file
-        self.max_line_bytes = options.max_text_chars * 4 + 65_536
+        self.schema = arrow_schema(RECORD_SCHEMA)
 
-    def _read_file(self, path: str) -> Iterator[dict]:
-        line_no, offset = 0, 0
-        options = replace(self.options, source=file_source(path)) if self.source_by_file else self.options
-        try:
-            filesystem, name = fs.filesystem(path)
-            with filesystem.open_input_stream(name, compression=None) as raw_stream:
-                stream = open_decompressed(raw_stream, path)
-                for line_no, line_offset, line, length in iter_lines(stream, self.max_line_bytes):
-                    row = parse_record(line, length, path, line_no, line_offset, options)
-                    if row.get("q_reason") and unchecked_frames(stream):
-                        row["q_error"] = "; ".join(filter(None, [row.get("q_error"), UNCHECKED_FRAME_NOTE]))
-                    yield row
-                    offset = line_offset + length + 1
-        except (OSError, EOFError, ValueError, zstandard.ZstdError) as error:
-            # Truncated or corrupt compressed file: the records read so far stand, the rest is one
-            # quarantine row naming the error.
-            yield {
-                "source": options.source,
-                "origin": {"file": path, "line": line_no + 1, "offset": offset},
-                "q_reason": UNREADABLE_FILE,
-                "q_error": f"{type(error).__name__}: {error}"[:1000],
-            }
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                split = Split(row["path"], row["start"], row["end"], row["first_line"])
+                options = (
+                    replace(self.options, source=file_source(split.path)) if self.source_by_file else self.options
+                )
+                columns = RecordColumns(self.schema, split.path, options.source, self.dup_policy)
+                yield from read_split(split, options, columns)
+
+
+def _count_windows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        counts = []
+        for row in batch.to_pylist():
+            window = newline_window(Split(row["path"], row["start"], row["end"]))
+            try:
+                counts.append(count_newlines(row["path"], *window))
+            except OSError:
+                # The file went away: each of its splits reports it as an unreadable_file record.
+                counts.append(0)
+        yield pa.RecordBatch.from_arrays([batch.column("index"), pa.array(counts, pa.int64())], ["index", "newlines"])
+
+
+def jsonl_splits(spark: SparkSession, item: PlannedInput) -> list[Split]:
+    """The input's files as splits of at most `input.split_mb`; the files cut into several are numbered by a
+    count of their newlines (one small Spark job, only when some file is larger than a split)."""
+    split_bytes = max(1, int(getattr(item.config, "split_mb", DEFAULT_SPLIT_MB) * (1 << 20)))
+    per_file = [byte_ranges(f.path, f.size, split_bytes) for f in item.files]
+    to_count = [split for splits in per_file if len(splits) > 1 for split in splits]
+    if not to_count:
+        return [split for splits in per_file for split in splits]
+    # A DataFrame job (not an RDD one): it runs in the Python workers the parse uses next.
+    ranges = spark.createDataFrame(
+        [(index, s.path, s.start, s.end) for index, s in enumerate(to_count)],
+        "index long, path string, start long, end long",
+    )
+    newlines = dict(ranges.mapInArrow(_count_windows, "index long, newlines long").collect())
+    counts = iter(newlines[index] for index in range(len(to_count)))
+    numbered: list[Split] = []
+    for splits in per_file:
+        if len(splits) == 1:
+            numbered.extend(splits)
+        else:
+            numbered.extend(number_lines(splits, [next(counts) for _ in splits]))
+    return numbered
 
 
 def _jsonl_records(spark: SparkSession, item: PlannedInput) -> DataFrame:
-    paths = [(f.path,) for f in item.files]
-    files = spark.createDataFrame(spark.sparkContext.parallelize(paths, max(1, len(paths))), "path string")
+    splits = [(s.path, s.start, s.end, s.first_line) for s in jsonl_splits(spark, item)]
+    frame = spark.createDataFrame(
+        spark.sparkContext.parallelize(splits, max(1, len(splits))),
+        "path string, start long, end long, first_line long",
+    )
     options = ParseOptions(item.source, item.config.fields, item.config.max_text_chars)
-    reader = _JsonlReader(options, item.config.duplicate_ids, item.config.source_by == "file")
-    return files.mapInArrow(reader, RECORD_SCHEMA)
+    reader = _JsonlSplitReader(options, item.config.duplicate_ids, item.config.source_by == "file")
+    return frame.mapInArrow(reader, RECORD_SCHEMA)
 
 
 # -- WARC and WET --------------------------------------------------------------------------------------------
