@@ -157,7 +157,7 @@ def measure_command(
     *,
     env: dict[str, str] | None = None,
     cwd: Path | str | None = None,
-    interval: float = 0.2,
+    interval: float = 0.5,
     orphan_grace_seconds: float = 60.0,
 ) -> Usage:
     """Run `command` to its end and measure it (see `Usage`). Output is captured to temporary files (no pipe

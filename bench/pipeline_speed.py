@@ -78,12 +78,17 @@ def build_corpus(docs: int, files: int) -> dict[str, Any]:
 
 
 def thresher_stage_seconds(output: Path) -> dict[str, float]:
-    """Wall seconds per stage, from the run's stats table (each stage's row carries its timing)."""
+    """Wall seconds per stage, from the run's stats table (each stage's row carries its timing); empty (and a
+    warning) when the table cannot be read, so that a benchmark's measurements are never lost to it."""
     import pyarrow.dataset as ds
 
-    table = ds.dataset(str(output / "stats"), format="parquet", exclude_invalid_files=True).to_table(
-        columns=["stage", "wall_seconds"]
-    )
+    try:
+        table = ds.dataset(str(output / "stats"), format="parquet", exclude_invalid_files=True).to_table(
+            columns=["stage", "wall_seconds"]
+        )
+    except (OSError, ValueError, KeyError) as error:
+        print(f"warning: stats table of {output} not read: {error}", file=sys.stderr)
+        return {}
     stages, seconds = table.column("stage").to_pylist(), table.column("wall_seconds").to_pylist()
     return {stage: float(value or 0.0) for stage, value in zip(stages, seconds, strict=True)}
 
