@@ -234,14 +234,21 @@ def measure_command(
     )
 
 
-def alternate_rounds(sides: dict[str, Callable[[], dict[str, Any]]], rounds: int) -> dict[str, list[dict[str, Any]]]:
+def alternate_rounds(
+    sides: dict[str, Callable[[], dict[str, Any]]], rounds: int, log: Path | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Run each side once per round, in turn (A, B, A, B, ...), so that a change of load during the benchmark
-    hits both sides alike; returns every round's result per side."""
+    hits both sides alike; returns every round's result per side. With `log`, each result is also appended to
+    that JSONL file as soon as it is measured (a long benchmark killed half-way keeps what it measured)."""
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     for number in range(rounds):
         for name, run in sides.items():
             print(f"  round {number + 1}/{rounds}: {name}", flush=True)
             results[name].append(run())
+            if log is not None:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                with log.open("a") as sink:
+                    sink.write(json.dumps({"round": number + 1, "side": name, **results[name][-1]}) + "\n")
     return results
 
 

@@ -173,6 +173,7 @@ def main() -> None:
             "datatrove": lambda: run_datatrove(corpus, args.workers),
         },
         args.rounds,
+        log=WORK / "rounds.jsonl",
     )
     mine = per_side(medians(rounds["thresher"]), corpus, args.workers)
     theirs = per_side(medians(rounds["datatrove"]), corpus, args.workers)

@@ -198,6 +198,7 @@ def main() -> None:
     rounds = alternate_rounds(
         {"thresher": lambda: run_thresher(corpus, core), "reference": lambda: run_reference(source, core)},
         args.rounds,
+        log=WORK / "rounds.jsonl",
     )
     mine, theirs = medians(rounds["thresher"]), medians(rounds["reference"])
     reference_rate, reference_cpu_rate = theirs["docs_per_second"], theirs["docs_per_cpu_second"]
