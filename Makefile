@@ -73,7 +73,9 @@ lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-# The reference implementation of the quality benchmarks lives in its own venv, never in thresher's.
+# The reference implementation of the quality benchmarks lives in its own venv, never in thresher's. The pipeline
+# benchmark's steps need fastText (the distribution datatrove checks for), ftfy, tokenizers (imported by its dedup
+# package), orjson and xxhash < 4 (datatrove 0.10.1 hashes str, which xxhash 4 refuses).
 REFERENCE_VENV := build/venvs/datatrove
 reference-venv: $(REFERENCE_VENV)/.installed
 
@@ -89,7 +91,8 @@ $(WARC_REFERENCE_VENV)/.installed:
 
 $(REFERENCE_VENV)/.installed:
 	$(PYTHON) -m venv $(REFERENCE_VENV)
-	$(REFERENCE_VENV)/bin/python -m pip install -q --disable-pip-version-check datatrove==0.10.1 spacy==3.8.18 regex
+	$(REFERENCE_VENV)/bin/python -m pip install -q --disable-pip-version-check datatrove==0.10.1 spacy==3.8.18 regex \
+		fasttext-numpy2-wheel==0.9.2 fasteners==0.20 ftfy==6.3.1 tokenizers==0.23.3 xxhash==3.6.0 orjson==3.13.0
 	touch $@
 
 bench: models-venv reference-venv reference-warc-venv
