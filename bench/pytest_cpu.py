@@ -5,6 +5,8 @@ wall-clock durations mislead, CPU time much less. Linux only (reads /proc).
     .venv/bin/python -m pytest -p bench.pytest_cpu tests/spark/test_dedup_index.py
 
 prints the tests by CPU time at the end; THRESHER_CPU_REPORT=FILE also appends the lines to FILE.
+A process that outlives its parent (a JVM orphaned when its launcher is killed or exits without waiting for it,
+as a notebook kernel's may) is reparented to init and its CPU time is missed: such tests read low.
 """
 
 from __future__ import annotations
