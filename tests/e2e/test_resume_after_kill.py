@@ -12,6 +12,7 @@ from deltalake import DeltaTable
 
 from tests.conftest import PROJECT_ROOT, TEST_SPARK_CONF
 from thresher.conf import load_config
+from thresher.demo import generate_demo_corpus
 from thresher.runner import run_pipeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.slow]
@@ -51,12 +52,7 @@ def _command(corpus, output) -> list[str]:
 
 def test_sigkill_in_second_stage_then_rerun_resumes(spark, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "thresher.cli", "demo-corpus", str(corpus), "--docs", "1500"],
-        check=True,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-    )
+    generate_demo_corpus(str(corpus), 1500, 7)
     killed_run = tmp_path / "killed"
     process = subprocess.Popen(
         _command(corpus, killed_run),
