@@ -3,8 +3,8 @@ over WARC files. Runs in its own venv (`make reference-warc-venv`), never in thr
 
     build/venvs/datatrove-warc/bin/python bench/datatrove_warc.py OUT.json FILE.warc.gz [FILE.warc.gz ...]
 
-Writes the pages read, their HTML characters, the documents extracted, the CPU seconds of this process and of its children (datatrove extracts in a
-sandbox subprocess), and the wall seconds.
+Writes the pages read, their HTML characters, the documents extracted, the CPU seconds of this process and of
+its children (datatrove extracts in a sandbox subprocess), and the wall seconds.
 """
 
 from __future__ import annotations
