@@ -129,6 +129,8 @@ def _serve() -> None:
     from thresher.text.html_extract import run_extractor
 
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    # Anything an extractor prints must not corrupt the answers.
+    sys.stdout = sys.stderr
     while True:
         header = requests.read(_LENGTH.size)
         if len(header) < _LENGTH.size:
