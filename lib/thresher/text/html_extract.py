@@ -74,6 +74,9 @@ def extract_main_text(html: str, options: ExtractOptions) -> Extraction:
     started = time.perf_counter()
     if len(html) > options.max_html_chars:
         return Extraction("", HTML_TOO_LARGE)
+    # The first page of a worker would pay the extractor's import (a CPU second; many more seconds on a loaded
+    # executor) inside its time limit and time out: import first.
+    _import_extractor(options.extractor)
     try:
         if options.timeout_seconds > 0 and threading.current_thread() is not threading.main_thread():
             text, title, date = child_for_this_thread().extract(html, options, options.timeout_seconds)
@@ -88,6 +91,14 @@ def extract_main_text(html: str, options: ExtractOptions) -> Extraction:
     text = (text or "").strip()
     seconds = time.perf_counter() - started
     return Extraction(text, None if text else EMPTY_EXTRACTION, title or None, date or None, seconds)
+
+
+def _import_extractor(extractor: Extractor) -> None:
+    if extractor == "trafilatura":
+        import trafilatura  # noqa: F401
+    else:
+        import resiliparse.extract.html2text
+        import resiliparse.parse.html  # noqa: F401
 
 
 def run_extractor(html: str, options: ExtractOptions) -> tuple[str | None, str | None, str | None]:
@@ -150,4 +161,3 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
