@@ -3,8 +3,8 @@ over WARC files. Runs in its own venv (`make reference-warc-venv`), never in thr
 
     build/venvs/datatrove-warc/bin/python bench/datatrove_warc.py OUT.json FILE.warc.gz [FILE.warc.gz ...]
 
-Writes the documents extracted, the CPU seconds of this process and of its children (datatrove extracts in a
-sandbox subprocess), and the wall seconds.
+Writes the pages read, their HTML characters, the documents extracted, the CPU seconds of this process and of
+its children (datatrove extracts in a sandbox subprocess), and the wall seconds.
 """
 
 from __future__ import annotations
@@ -25,12 +25,19 @@ def main() -> int:
     extractor = Trafilatura(favour_precision=True, timeout=10.0)
     texts = 0
     chars = 0
+    pages = 0
+    html_chars = 0
     started_wall = time.perf_counter()
     started = os.times()
 
     def documents():
+        nonlocal pages, html_chars
         for path in files:
-            yield from WarcReader(data_folder=str(path.parent), glob_pattern=path.name, doc_progress=False).run()
+            for doc in WarcReader(data_folder=str(path.parent), glob_pattern=path.name, doc_progress=False).run():
+                # The pages handed to the extractor, for a per-page comparison.
+                pages += 1
+                html_chars += len(doc.text)
+                yield doc
 
     # One extractor run over all files: one sandbox process, as in a datatrove task.
     for doc in extractor.run(documents()):
@@ -41,6 +48,8 @@ def main() -> int:
     result = {
         "documents": texts,
         "chars": chars,
+        "pages": pages,
+        "html_chars": html_chars,
         "cpu_seconds": (finished.user - started.user) + (finished.system - started.system),
         "children_cpu_seconds": (finished.children_user - started.children_user)
         + (finished.children_system - started.children_system),

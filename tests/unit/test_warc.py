@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import threading
 import time
 from pathlib import Path
 
@@ -218,3 +219,55 @@ def test_demo_crawl_is_deterministic(tmp_path: Path) -> None:
     assert kinds["document"] == sum(v for k, v in counts.items() if k.startswith("article") or "dup" in k) + sum(
         counts.get(k, 0) for k in ("spam", "near_empty", "wrong_charset")
     )
+
+
+def test_pathological_page_times_out_on_a_thread_in_a_child_process() -> None:
+    # Off the main thread SIGALRM cannot reach the extractor: the page goes to a child process killed at the limit.
+    from thresher.text.extract_child import close_children
+
+    cells = "".join(f"<td><div><p>cell {i} text here</p></div></td>" for i in range(40))
+    stuck = "<html><body>" + ("<table><tr>" + cells + "</tr>") * 300 + "</table>" * 300 + "</body></html>"
+    results: dict[str, object] = {}
+
+    def on_a_thread() -> None:
+        results["first"] = extract_main_text(ARTICLE, ExtractOptions())  # starts the child (not timed)
+        started = time.perf_counter()
+        results["stuck"] = extract_main_text(stuck, ExtractOptions(timeout_seconds=0.5))
+        results["elapsed"] = time.perf_counter() - started
+        # The next page extracts normally in a fresh child, with the text the main thread gets.
+        results["next"] = extract_main_text(ARTICLE, ExtractOptions())
+
+    worker = threading.Thread(target=on_a_thread)
+    worker.start()
+    worker.join(timeout=60)
+    close_children()
+    assert results["stuck"].reason == EXTRACTION_TIMEOUT  # type: ignore[attr-defined]
+    assert results["elapsed"] < 3.0  # type: ignore[operator]
+    on_main_thread = extract_main_text(ARTICLE, ExtractOptions())
+    assert results["first"].text == on_main_thread.text  # type: ignore[attr-defined]
+    assert results["next"].reason is None  # type: ignore[attr-defined]
+    assert results["next"].text == on_main_thread.text and "river number 3" in on_main_thread.text  # type: ignore[attr-defined]
+
+
+def _arc_file(path: Path) -> None:
+    """A small ARC v1 file (the Internet Archive's format before WARC): its filedesc record and one page."""
+    import gzip
+
+    page = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" + ARTICLE.encode()
+    version = b"1 0 Example\nURL IP-address Archive-date Content-type Archive-length\n"
+    records = [
+        b"filedesc://old.arc 0.0.0.0 20080430204825 text/plain %d\n" % len(version) + version,
+        b"http://example.com/ 93.184.216.34 20080430204826 text/html %d\n" % len(page) + page,
+    ]
+    path.write_bytes(b"".join(gzip.compress(record + b"\n", mtime=0) for record in records))
+
+
+@pytest.mark.parametrize("fmt", ["auto", "warc"])
+def test_arc_files_are_refused_with_one_line(tmp_path: Path, fmt: str) -> None:
+    from thresher.conf import InputConfig
+    from thresher.errors import InputError
+    from thresher.io.inputs import plan_inputs
+
+    _arc_file(tmp_path / "IAH-20080430204825-00000.arc.gz")
+    with pytest.raises(InputError, match=r"IAH-20080430204825-00000\.arc\.gz: ARC files .* are not supported"):
+        plan_inputs(None, (InputConfig(path=[str(tmp_path)], format=fmt),))  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from thresher.errors import InputError
 from thresher.io import fs
 from thresher.io.layout import OutputLayout
 from thresher.io.spec import InputSpec
+from thresher.io.warc import ARC_NOT_SUPPORTED, is_arc_name
 
 Format = Literal["jsonl", "parquet", "delta", "run", "warc", "wet"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -77,6 +78,9 @@ def _plan_one(spark: SparkSession, config: InputSpec) -> PlannedInput:
                 files.extend(_files_under(spark, path))
     if not files and not delta_roots and not run_roots:
         raise InputError(f"input {config.path}: no files found")
+    arcs = [f.path for f in files if is_arc_name(f.path)]
+    if arcs:
+        raise InputError(f"input {config.path}: {PurePosixPath(arcs[0]).name}: {ARC_NOT_SUPPORTED}")
     fmt = config.format
     if run_roots or fmt == "run":
         if files or delta_roots:

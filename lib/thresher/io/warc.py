@@ -59,6 +59,17 @@ class WarcOptions:
     max_payload_bytes: int = 4_000_000
 
 
+# FastWARC reads WARC only; ARC files are refused by name rather than quarantined record by record.
+ARC_NOT_SUPPORTED = (
+    "ARC files (the Internet Archive's format before WARC) are not supported; "
+    "convert them to WARC first (e.g. warchaeology's `warc convert arc`)"
+)
+
+
+def is_arc_name(path: str) -> bool:
+    return path.lower().endswith((".arc", ".arc.gz"))
+
+
 def is_gzip_name(path: str) -> bool:
     return path.lower().endswith(".gz")
 

@@ -6,8 +6,9 @@ precision, no comments, deduplicate.
 Resiliparse's `extract_plain_text(main_content=True)` is the fast option (DCLM's choice).
 
 trafilatura can loop for minutes on pathological pages. A document over its time limit is interrupted by a
-SIGALRM timer (Python workers run batches on their main thread) and reported as a timeout; a size limit keeps
-any single C-level parse short, so that the timer fires soon after the limit.
+SIGALRM timer and reported as a timeout; a size limit keeps any single C-level parse short, so that the timer
+fires soon after the limit. Signals reach only the main thread (where Spark's Python workers run batches): on
+any other thread the page is extracted in a child process instead (`extract_child.py`), killed at the limit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
+
+from thresher.text.extract_child import ChildTimeoutError, child_for_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +74,16 @@ def extract_main_text(html: str, options: ExtractOptions) -> Extraction:
     started = time.perf_counter()
     if len(html) > options.max_html_chars:
         return Extraction("", HTML_TOO_LARGE)
+    # The first page of a worker would pay the extractor's import (a CPU second; many more seconds on a loaded
+    # executor) inside its time limit and time out: import first.
+    _import_extractor(options.extractor)
     try:
-        with time_limit(options.timeout_seconds):
-            if options.extractor == "trafilatura":
-                text, title, date = _trafilatura(html, options)
-            else:
-                text, title, date = _resiliparse(html, options)
-    except ExtractionTimeoutError:
+        if options.timeout_seconds > 0 and threading.current_thread() is not threading.main_thread():
+            text, title, date = child_for_this_thread().extract(html, options, options.timeout_seconds)
+        else:
+            with time_limit(options.timeout_seconds):
+                text, title, date = run_extractor(html, options)
+    except (ExtractionTimeoutError, ChildTimeoutError):
         return Extraction("", EXTRACTION_TIMEOUT, seconds=time.perf_counter() - started)
     except Exception as error:
         log.warning("%s failed on a page: %s: %s", options.extractor, type(error).__name__, error)
@@ -85,6 +91,21 @@ def extract_main_text(html: str, options: ExtractOptions) -> Extraction:
     text = (text or "").strip()
     seconds = time.perf_counter() - started
     return Extraction(text, None if text else EMPTY_EXTRACTION, title or None, date or None, seconds)
+
+
+def _import_extractor(extractor: Extractor) -> None:
+    if extractor == "trafilatura":
+        import trafilatura  # noqa: F401
+    else:
+        import resiliparse.extract.html2text
+        import resiliparse.parse.html  # noqa: F401
+
+
+def run_extractor(html: str, options: ExtractOptions) -> tuple[str | None, str | None, str | None]:
+    """(text, title, date) of one page, without a time limit."""
+    if options.extractor == "trafilatura":
+        return _trafilatura(html, options)
+    return _resiliparse(html, options)
 
 
 def trafilatura_options(options: ExtractOptions) -> dict[str, object]:
@@ -122,15 +143,13 @@ def _resiliparse(html: str, options: ExtractOptions) -> tuple[str | None, str | 
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ExtractionTimeoutError in the block after `seconds` of wall time (main thread only; elsewhere,
-    where signals cannot be delivered, the block runs without a limit and a warning says so once)."""
+    """Raise ExtractionTimeoutError in the block after `seconds` of wall time (main thread only: elsewhere
+    signals cannot be delivered, and extract_main_text uses a child process instead)."""
     if seconds <= 0:
         yield
         return
     if threading.current_thread() is not threading.main_thread():
-        _warn_no_timer()
-        yield
-        return
+        raise RuntimeError("time_limit needs the main thread (signals reach only it)")
 
     def expire(signum: int, frame: object) -> None:
         raise ExtractionTimeoutError
@@ -142,13 +161,3 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-_warned = False
-
-
-def _warn_no_timer() -> None:
-    global _warned
-    if not _warned:
-        log.warning("extraction runs outside the main thread: the per-document time limit cannot be enforced")
-        _warned = True
