@@ -54,7 +54,15 @@ from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.dedup_index import update_dedup_indexes
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
+from thresher.stats_fused import (
+    ingest_spec,
+    ingest_stats_from_partials,
+    segment_spec,
+    segment_stats_from_partials,
+    tap,
+)
 from thresher.stats_table import StatsTable
+from thresher.stats_tap import SegmentSpec
 from thresher.token_columns import with_tokens
 
 log = logging.getLogger("thresher")
@@ -93,6 +101,9 @@ class _Computed:
     seconds: Any = None
     # What a global stage reported.
     report: StageReport | None = None
+    # Statistics measured while the step's rows were written (thresher.stats_tap): {partition: partial}.
+    partials: Any = None
+    spec: Any = None
 
 
 def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, until: str | None = None) -> RunResult:
@@ -301,14 +312,24 @@ class Runner:
         @contextmanager
         def compute() -> Iterator[_Computed]:
             with ingest(self.spark, planned, self.store) as records:
-                yield _Computed(records)
+                spec = ingest_spec(self.config.run.tokenizer)
+                measured, partials = tap(records, spec)
+                yield _Computed(measured, partials=partials, spec=spec)
 
         describe = f"reading {sum(len(p.files) for p in planned)} input file(s)"
-        checkpoint, _ = self._checkpoint(step, ["ingest"], compute, manifest, reused, describe)
+        checkpoint, computed = self._checkpoint(step, ["ingest"], compute, manifest, reused, describe)
+        self._passed_digest = None
         if "ingest" not in self.stats:
             clock = time.perf_counter()
             timing = _timing(manifest.segments[step.name], "ingest", single=True)
-            self.stats.write([ingest_stats(checkpoint, manifest.run_id, self.mode, timing, self.config.run.tokenizer)])
+            tokenizer = self.config.run.tokenizer
+            if computed is not None and computed.partials is not None:
+                row, self._passed_digest = ingest_stats_from_partials(
+                    computed.partials.value, manifest.run_id, self.mode, timing, tokenizer
+                )
+            else:
+                row = ingest_stats(checkpoint, manifest.run_id, self.mode, timing, tokenizer)
+            self.stats.write([row])
             manifest.segments[step.name].stats_seconds = time.perf_counter() - clock
         row = self.stats["ingest"]
         skipped = skipped_total(row)
@@ -348,10 +369,12 @@ class Runner:
                 self.layout.scratch(step.name),
                 tokenizer=self.config.run.tokenizer,
             )
-            yield self._execute(segment, segment_input, context)
+            spec = segment_spec(segment, self.mode, earlier_stages, self.config.run.tokenizer)
+            yield self._execute(segment, segment_input, context, spec)
 
         describe = f"started with {expected_in} documents ({_describe_pass(segment)})"
-        checkpoint, _ = self._checkpoint(step, stage_ids, compute, manifest, reused, describe)
+        checkpoint, computed = self._checkpoint(step, stage_ids, compute, manifest, reused, describe)
+        input_digest, self._passed_digest = self._passed_digest, None
         missing = [s for s in segment.stages if s.id not in self.stats]
         if missing:
             set_job_description(self.spark, f"thresher stats {step.name} ({run_id})")
@@ -359,17 +382,34 @@ class Runner:
             record = manifest.segments[step.name]
             single = len(segment.stages) == 1
             timings = {s.id: _timing(record, s.id, single) for s in segment.stages}
-            rows = segment_stats(
-                checkpoint,
-                segment,
-                first_index,
-                run_id,
-                self.mode,
-                expected_in,
-                timings,
-                earlier_stages,
-                tokenizer=self.config.run.tokenizer,
-            )
+            measured = None
+            if computed is not None and computed.partials is not None:
+                measured = segment_stats_from_partials(
+                    computed.partials.value,
+                    computed.spec,
+                    segment,
+                    first_index,
+                    run_id,
+                    self.mode,
+                    expected_in,
+                    timings,
+                    earlier_stages,
+                    input_digest,
+                )
+            if measured is not None:
+                rows, self._passed_digest = measured
+            else:
+                rows = segment_stats(
+                    checkpoint,
+                    segment,
+                    first_index,
+                    run_id,
+                    self.mode,
+                    expected_in,
+                    timings,
+                    earlier_stages,
+                    tokenizer=self.config.run.tokenizer,
+                )
             self.stats.write([r for r in rows if r.stage in {s.id for s in missing}])
             record.stats_seconds = time.perf_counter() - clock
         for stage in segment.stages:
@@ -386,7 +426,7 @@ class Runner:
         write_manifest(self.layout.manifest, manifest)
         return checkpoint
 
-    def _execute(self, segment: Segment, frame: DataFrame, context: StageContext) -> _Computed:
+    def _execute(self, segment: Segment, frame: DataFrame, context: StageContext, spec: SegmentSpec) -> _Computed:
         if segment.is_row_pass:
             seconds = self.spark.sparkContext.accumulator({}, _SecondsByStage())
             fused = FusedPass(
@@ -395,7 +435,8 @@ class Runner:
                 timer=seconds,
                 tokenizer=self.config.run.tokenizer,
             )
-            return _Computed(frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds=seconds)
+            measured, partials = tap(frame, spec, inner=fused, schema=fused.output_schema(frame.schema))
+            return _Computed(measured, seconds=seconds, partials=partials, spec=spec)
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
         result = apply_global(stage, frame, context, self.mode)
@@ -405,7 +446,8 @@ class Runner:
             )
         output, report = result
         _check_global_output(stage, frame, output)
-        return _Computed(output, report=report)
+        measured, partials = tap(output, spec)
+        return _Computed(measured, report=report, partials=partials, spec=spec)
 
     # -- final tables ----------------------------------------------------------------------------------------
 
