@@ -462,9 +462,9 @@ class Runner:
         self._write_final(quarantined(ingested), self.layout.quarantine)
         totals = {
             "input_records": self.stats["ingest"].docs_in,
-            "kept": self.store.read(self.layout.kept).count(),
-            "excluded": self.store.read(self.layout.excluded).count(),
-            "quarantine": self.store.read(self.layout.quarantine).count(),
+            "kept": self.store.count(self.layout.kept),
+            "excluded": self.store.count(self.layout.excluded),
+            "quarantine": self.store.count(self.layout.quarantine),
         }
         # Records that are not documents by design (WARC requests, non-HTML responses, ...), when there are any.
         skipped = skipped_total(self.stats["ingest"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,10 +89,22 @@ class StatsTap:
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         partial = self.spec.new()
+        seconds = 0.0
         for batch in self.inner(batches) if self.inner is not None else batches:
+            started = time.perf_counter()
             self.spec.add(partial, batch)
+            seconds += time.perf_counter() - started
             yield batch
-        self.accumulator.add({_partition_id(): self.spec.close(partial)})
+        started = time.perf_counter()
+        partial = self.spec.close(partial)
+        # What measuring cost this task (the statistics' share of the pass: bench/stats_overhead.py).
+        partial["seconds"] = seconds + time.perf_counter() - started
+        self.accumulator.add({_partition_id(): partial})
+
+
+def measuring_seconds(partials: dict[int, dict[str, Any]]) -> float:
+    """Seconds the tasks spent measuring (summed over tasks)."""
+    return sum(p.get("seconds", 0.0) for p in partials.values())
 
 
 # -- column helpers -------------------------------------------------------------------------------------------

@@ -95,6 +95,19 @@ class DeltaStore:
             return _with_file_metadata(frame) if with_file_metadata else frame
         return self._read_delta_rs(root, with_file_metadata)
 
+    def count(self, root: str) -> int:
+        """Rows of the table's current snapshot. delta-rs: the row counts its data files' Parquet footers gave
+        the commits (no Spark job); Delta Lake on Spark: a Spark count."""
+        if self.format == "delta-rs":
+            from deltalake import DeltaTable
+
+            actions = pa.table(DeltaTable(root, storage_options=self._options(root)).get_add_actions(flatten=True))
+            if "num_records" in actions.schema.names:
+                rows = actions.column("num_records").to_pylist()
+                if all(n is not None for n in rows):
+                    return int(sum(rows))
+        return self.read(root).count()
+
     # -- writes ----------------------------------------------------------------------------------------------
 
     def write(
