@@ -106,9 +106,11 @@ def run_side(mode: str, config: str, inputs: list[str], output: Path) -> dict[st
     segments = result["segments"]
     walls = sum(wall for wall, _ in segments.values())
     driver = sum(stats for _, stats in segments.values())
-    # Separate: the stats pass runs after each commit. Fused: the tasks' measuring is inside the commit's wall
-    # time (summed over tasks: an upper bound on its wall share), the driver's merge after it.
-    stats_seconds = driver + result["measuring"]
+    # The manifest's stats_seconds: separate, the stats pass after each commit; fused, the driver's merge after
+    # the commit plus the tasks' measuring, which is inside the commit's wall time (summed over tasks: an upper
+    # bound on its wall share).
+    stats_seconds = driver
+    after_commit = driver - result["measuring"]
     return {
         "mode": mode,
         "wall_seconds": result["wall"],
@@ -116,7 +118,7 @@ def run_side(mode: str, config: str, inputs: list[str], output: Path) -> dict[st
         "spark_jobs": result["jobs"],
         "segments": segments,
         "stats_seconds": stats_seconds,
-        "stats_share": stats_seconds / (walls + driver) if walls + driver else None,
+        "stats_share": stats_seconds / (walls + after_commit) if walls + after_commit else None,
         "load_average": os.getloadavg()[0],
     }
 

@@ -62,7 +62,7 @@ from thresher.stats_fused import (
     tap,
 )
 from thresher.stats_table import StatsTable
-from thresher.stats_tap import SegmentSpec
+from thresher.stats_tap import SegmentSpec, measuring_seconds
 from thresher.token_columns import with_tokens
 
 log = logging.getLogger("thresher")
@@ -330,7 +330,7 @@ class Runner:
             else:
                 row = ingest_stats(checkpoint, manifest.run_id, self.mode, timing, tokenizer)
             self.stats.write([row])
-            manifest.segments[step.name].stats_seconds = time.perf_counter() - clock
+            manifest.segments[step.name].stats_seconds = time.perf_counter() - clock + _measuring(computed)
         row = self.stats["ingest"]
         skipped = skipped_total(row)
         log.info(
@@ -411,7 +411,7 @@ class Runner:
                     tokenizer=self.config.run.tokenizer,
                 )
             self.stats.write([r for r in rows if r.stage in {s.id for s in missing}])
-            record.stats_seconds = time.perf_counter() - clock
+            record.stats_seconds = time.perf_counter() - clock + _measuring(computed)
         for stage in segment.stages:
             row = self.stats[stage.id]
             log.info(
@@ -528,6 +528,13 @@ class Runner:
         excluded = union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
         # Tokens of the text as the excluding segment left it (the union carries kept/'s column, null here).
         return with_tokens(excluded, self.config.run.tokenizer, after=ORIGIN)
+
+
+def _measuring(computed: _Computed | None) -> float:
+    """Seconds the tasks of a pass spent measuring its statistics (summed over tasks)."""
+    if computed is None or computed.partials is None:
+        return 0.0
+    return measuring_seconds(computed.partials.value)
 
 
 def _describe_pass(segment: Segment) -> str:
