@@ -12,9 +12,11 @@ A later run of the same pipeline (with a later `until`, or none) reuses what it 
 after the stopping point are left alone: they belong to the same plan. This lets a scheduler run a pipeline as
 a chain of tasks, each a prefix of the next, where a retried task never redoes a committed segment.
 
-Conservation: after every segment the stats computed from the committed checkpoint must show that each stage
-decided on exactly the documents handed to it; at the end `input records == kept + excluded + quarantine` is
-checked by counting the written tables.
+Conservation: after every segment the stats must show that each stage decided on exactly the documents handed
+to it. They are measured by the job that writes the checkpoint (thresher.stats_tap: no second pass over it); a
+reused checkpoint without stats rows, or partials that do not account for every row, are re-read instead. At the
+end `input records == kept + excluded + quarantine` is checked by counting the written tables (the row counts of
+their files).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Per-stage statistics, computed from a segment's committed checkpoint.
+"""Per-stage statistics, computed from a segment's committed checkpoint (runs measure them while writing it:
+thresher.stats_tap and thresher.stats_fused make the same rows from what the tasks report).
 
 A checkpoint holds every row that entered its segment with each stage's struct (null where a stage never saw
 the row), so the numbers here are exact counts of committed data. They also drive the conservation check:
