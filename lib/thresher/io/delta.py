@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from thresher.arrow_types import arrow_schema, spark_schema
 from thresher.errors import SchemaMismatchError, ThresherError
@@ -126,6 +127,26 @@ class DeltaStore:
             writer.save(root)
             return
         self._write_delta_rs(df, root, mode, list(partition_by), overwrite_schema)
+
+    def append_rows(self, rows: list[dict], schema: StructType, root: str) -> None:
+        """Append a few rows made on the driver (a run's stats rows). delta-rs: written by pyarrow and committed
+        from the driver, without a Spark job; Delta Lake on Spark: through a DataFrame."""
+        if self.format == "delta-spark":
+            self.write(self.spark.createDataFrame(rows, schema).coalesce(1), root, mode="append")
+            return
+        from deltalake import DeltaTable
+
+        table_schema = _all_nullable(arrow_schema(schema))
+        if self.exists(root):
+            existing = DeltaTable(root, storage_options=self._options(root))
+            _check_schema(root, pa.schema(existing.schema().to_arrow()), table_schema)
+            if list(existing.metadata().partition_columns):
+                raise SchemaMismatchError(f"{root}: a partitioned table; rows are appended to unpartitioned ones")
+        commit_dir = _COMMIT_DIR_PREFIX + uuid.uuid4().hex[:16]
+        filesystem, base = fs.filesystem(fs.join(root, commit_dir, "part-00000.parquet"))
+        filesystem.create_dir(posixpath.dirname(base), recursive=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=table_schema), base, filesystem=filesystem)
+        self.commit_directory(root, commit_dir, table_schema, "append", [])
 
     def _write_delta_rs(
         self, df: DataFrame, root: str, mode: WriteMode, partition_by: list[str], overwrite_schema: bool
