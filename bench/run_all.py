@@ -158,6 +158,14 @@ def _ingest_speed(r: dict) -> str:
     return f"MB/s per core: {speeds} (load average {r['load_average_1min']['median']:.1f})"
 
 
+def _stats_overhead(r: dict) -> str:
+    return (
+        f"statistics {r['stats_share_before']:.1%} of a segment's time as a separate pass -> "
+        f"{r['stats_share_after']:.1%} in the pass (target <= 10%); Spark jobs per run "
+        f"{r['spark_jobs_before']:.0f} -> {r['spark_jobs_after']:.0f}"
+    )
+
+
 BENCHMARKS = (
     Benchmark("quality_agreement", ("--show", "3"), _quality_agreement),
     Benchmark("quality_speed", ("--docs", "50000", "--reference-docs", "4814", "--rounds", "2"), _quality_speed),
@@ -189,6 +197,7 @@ BENCHMARKS = (
     Benchmark("warc_extract", (), _warc_extract),
     Benchmark("lm_perplexity", (), _lm_perplexity),
     Benchmark("ingest_speed", ("--mb", "150"), _ingest_speed),
+    Benchmark("stats_overhead", ("--docs", "3000"), _stats_overhead),
 )
 
 

@@ -12,9 +12,11 @@ A later run of the same pipeline (with a later `until`, or none) reuses what it 
 after the stopping point are left alone: they belong to the same plan. This lets a scheduler run a pipeline as
 a chain of tasks, each a prefix of the next, where a retried task never redoes a committed segment.
 
-Conservation: after every segment the stats computed from the committed checkpoint must show that each stage
-decided on exactly the documents handed to it; at the end `input records == kept + excluded + quarantine` is
-checked by counting the written tables.
+Conservation: after every segment the stats must show that each stage decided on exactly the documents handed
+to it. They are measured by the job that writes the checkpoint (thresher.stats_tap: no second pass over it); a
+reused checkpoint without stats rows, or partials that do not account for every row, are re-read instead. At the
+end `input records == kept + excluded + quarantine` is checked by counting the written tables (the row counts of
+their files).
 """
 
 from __future__ import annotations
@@ -56,7 +58,15 @@ from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.dedup_index import dedup_index_paths, update_dedup_indexes
 from thresher.stages.fused import FusedPass
 from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
+from thresher.stats_fused import (
+    ingest_spec,
+    ingest_stats_from_partials,
+    segment_spec,
+    segment_stats_from_partials,
+    tap,
+)
 from thresher.stats_table import StatsTable
+from thresher.stats_tap import SegmentSpec, measuring_seconds
 from thresher.token_columns import with_tokens
 
 log = logging.getLogger("thresher")
@@ -95,6 +105,9 @@ class _Computed:
     seconds: Any = None
     # What a global stage reported.
     report: StageReport | None = None
+    # Statistics measured while the step's rows were written (thresher.stats_tap): {partition: partial}.
+    partials: Any = None
+    spec: Any = None
 
 
 def run_pipeline(config: PipelineConfig, spark: SparkSession | None = None, until: str | None = None) -> RunResult:
@@ -309,15 +322,25 @@ class Runner:
         @contextmanager
         def compute() -> Iterator[_Computed]:
             with ingest(self.spark, planned, self.store) as records:
-                yield _Computed(records)
+                spec = ingest_spec(self.config.run.tokenizer)
+                measured, partials = tap(records, spec)
+                yield _Computed(measured, partials=partials, spec=spec)
 
         describe = f"reading {sum(len(p.files) for p in planned)} input file(s)"
-        checkpoint, _ = self._checkpoint(step, ["ingest"], compute, manifest, reused, describe)
+        checkpoint, computed = self._checkpoint(step, ["ingest"], compute, manifest, reused, describe)
+        self._passed_digest = None
         if "ingest" not in self.stats:
             clock = time.perf_counter()
             timing = _timing(manifest.segments[step.name], "ingest", single=True)
-            self.stats.write([ingest_stats(checkpoint, manifest.run_id, self.mode, timing, self.config.run.tokenizer)])
-            manifest.segments[step.name].stats_seconds = time.perf_counter() - clock
+            tokenizer = self.config.run.tokenizer
+            if computed is not None and computed.partials is not None:
+                row, self._passed_digest = ingest_stats_from_partials(
+                    computed.partials.value, manifest.run_id, self.mode, timing, tokenizer
+                )
+            else:
+                row = ingest_stats(checkpoint, manifest.run_id, self.mode, timing, tokenizer)
+            self.stats.write([row])
+            manifest.segments[step.name].stats_seconds = time.perf_counter() - clock + _measuring(computed)
         row = self.stats["ingest"]
         skipped = skipped_total(row)
         log.info(
@@ -356,10 +379,12 @@ class Runner:
                 self.layout.scratch(step.name),
                 tokenizer=self.config.run.tokenizer,
             )
-            yield self._execute(segment, segment_input, context, earlier_stages)
+            spec = segment_spec(segment, self.mode, earlier_stages, self.config.run.tokenizer)
+            yield self._execute(segment, segment_input, context, spec, earlier_stages)
 
         describe = f"started with {expected_in} documents ({_describe_pass(segment)})"
-        checkpoint, _ = self._checkpoint(step, stage_ids, compute, manifest, reused, describe)
+        checkpoint, computed = self._checkpoint(step, stage_ids, compute, manifest, reused, describe)
+        input_digest, self._passed_digest = self._passed_digest, None
         missing = [s for s in segment.stages if s.id not in self.stats]
         if missing:
             set_job_description(self.spark, f"thresher stats {step.name} ({run_id})")
@@ -367,19 +392,36 @@ class Runner:
             record = manifest.segments[step.name]
             single = len(segment.stages) == 1
             timings = {s.id: _timing(record, s.id, single) for s in segment.stages}
-            rows = segment_stats(
-                checkpoint,
-                segment,
-                first_index,
-                run_id,
-                self.mode,
-                expected_in,
-                timings,
-                earlier_stages,
-                tokenizer=self.config.run.tokenizer,
-            )
+            measured = None
+            if computed is not None and computed.partials is not None:
+                measured = segment_stats_from_partials(
+                    computed.partials.value,
+                    computed.spec,
+                    segment,
+                    first_index,
+                    run_id,
+                    self.mode,
+                    expected_in,
+                    timings,
+                    earlier_stages,
+                    input_digest,
+                )
+            if measured is not None:
+                rows, self._passed_digest = measured
+            else:
+                rows = segment_stats(
+                    checkpoint,
+                    segment,
+                    first_index,
+                    run_id,
+                    self.mode,
+                    expected_in,
+                    timings,
+                    earlier_stages,
+                    tokenizer=self.config.run.tokenizer,
+                )
             self.stats.write([r for r in rows if r.stage in {s.id for s in missing}])
-            record.stats_seconds = time.perf_counter() - clock
+            record.stats_seconds = time.perf_counter() - clock + _measuring(computed)
         for stage in segment.stages:
             row = self.stats[stage.id]
             log.info(
@@ -395,7 +437,12 @@ class Runner:
         return checkpoint
 
     def _execute(
-        self, segment: Segment, frame: DataFrame, context: StageContext, earlier_stages: list[Stage]
+        self,
+        segment: Segment,
+        frame: DataFrame,
+        context: StageContext,
+        spec: SegmentSpec,
+        earlier_stages: list[Stage],
     ) -> _Computed:
         if segment.is_row_pass:
             seconds = self.spark.sparkContext.accumulator({}, _SecondsByStage())
@@ -405,7 +452,8 @@ class Runner:
                 timer=seconds,
                 tokenizer=self.config.run.tokenizer,
             )
-            return _Computed(frame.mapInArrow(fused, fused.output_schema(frame.schema)), seconds=seconds)
+            measured, partials = tap(frame, spec, inner=fused, schema=fused.output_schema(frame.schema))
+            return _Computed(measured, seconds=seconds, partials=partials, spec=spec)
         stage = segment.stages[0]
         assert isinstance(stage, GlobalStage)
         result = apply_global(stage, frame, context, self.mode, [s.id for s in earlier_stages])
@@ -415,7 +463,8 @@ class Runner:
             )
         output, report = result
         _check_global_output(stage, frame, output)
-        return _Computed(output, report=report)
+        measured, partials = tap(output, spec)
+        return _Computed(measured, report=report, partials=partials, spec=spec)
 
     # -- final tables ----------------------------------------------------------------------------------------
 
@@ -430,9 +479,9 @@ class Runner:
         self._write_final(quarantined(ingested), self.layout.quarantine)
         totals = {
             "input_records": self.stats["ingest"].docs_in,
-            "kept": self.store.read(self.layout.kept).count(),
-            "excluded": self.store.read(self.layout.excluded).count(),
-            "quarantine": self.store.read(self.layout.quarantine).count(),
+            "kept": self.store.count(self.layout.kept),
+            "excluded": self.store.count(self.layout.excluded),
+            "quarantine": self.store.count(self.layout.quarantine),
         }
         # Records that are not documents by design (WARC requests, non-HTML responses, ...), when there are any.
         skipped = skipped_total(self.stats["ingest"])
@@ -496,6 +545,13 @@ class Runner:
         excluded = union.select(*CANONICAL_COLUMNS, *stage_columns, STAGE, REASON)
         # Tokens of the text as the excluding segment left it (the union carries kept/'s column, null here).
         return with_tokens(excluded, self.config.run.tokenizer, after=ORIGIN)
+
+
+def _measuring(computed: _Computed | None) -> float:
+    """Seconds the tasks of a pass spent measuring its statistics (summed over tasks)."""
+    if computed is None or computed.partials is None:
+        return 0.0
+    return measuring_seconds(computed.partials.value)
 
 
 def _describe_pass(segment: Segment) -> str:

@@ -1,4 +1,5 @@
-"""Per-stage statistics, computed from a segment's committed checkpoint.
+"""Per-stage statistics, computed from a segment's committed checkpoint (runs measure them while writing it:
+thresher.stats_tap and thresher.stats_fused make the same rows from what the tasks report).
 
 A checkpoint holds every row that entered its segment with each stage's struct (null where a stage never saw
 the row), so the numbers here are exact counts of committed data. They also drive the conservation check:
@@ -8,7 +9,7 @@ for every stage, docs_in == docs_out + docs_excluded, and docs_in equals what th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -195,11 +196,34 @@ def segment_stats(
         distinct = checkpoint.select("doc_id").distinct().count()
         if distinct != total:
             raise InvariantError(f"segment {segment.name}: {total - distinct} duplicated doc_id rows in its output")
+    languages = language_columns(segment, earlier_stages)
+
+    def tallies_of(bins: dict[Signal, Bins]) -> Tallies:
+        return _tallies(checkpoint, segment, signals, bins, languages)
+
+    return _segment_rows(segment, first_stage_index, run_id, mode, expected_in, timings, languages, counts, tallies_of)
+
+
+def _segment_rows(
+    segment: Segment,
+    first_stage_index: int,
+    run_id: str,
+    mode: Mode,
+    expected_in: int,
+    timings: dict[str, StageTiming],
+    languages: dict[str, str],
+    counts: dict[str, Any],
+    tallies_of: Callable[[dict[Signal, Bins]], Tallies],
+) -> list[StageStats]:
+    """The stats rows of a segment from its aggregates (`counts`, keyed as `segment_stats` names them) and its
+    categorical tallies (made once the histogram bins are chosen from the numeric summaries)."""
+    stages = segment.stages
+    signals = stage_signals(segment)
+    numeric = [s for s in signals if s.kind == "numeric"]
     decided = _check_conservation(segment, counts, expected_in, mode)
     summaries = {s: _numeric_summary(s, counts, f"n{i}") for i, s in enumerate(numeric)}
     bins = {s: _bins_of(s, summary) for s, summary in summaries.items() if summary["count"]}
-    languages = language_columns(segment, earlier_stages)
-    tallies = _tallies(checkpoint, segment, signals, bins, languages)
+    tallies = tallies_of(bins)
     rows = []
     for offset, stage in enumerate(stages):
         reached, docs_out, excluded, flagged = decided[stage.id]

@@ -54,8 +54,7 @@ class StatsTable:
             frame = self.spark.createDataFrame([r.to_row() for r in [*kept, *rows]], STATS_SCHEMA).coalesce(1)
             self.store.write(frame, self.path, mode="overwrite")
         else:
-            frame = self.spark.createDataFrame([r.to_row() for r in rows], STATS_SCHEMA).coalesce(1)
-            self.store.write(frame, self.path, mode="append")
+            self.store.append_rows([r.to_row() for r in rows], STATS_SCHEMA, self.path)
         self._superseded -= new
         for row in rows:
             self.rows[row.stage] = row

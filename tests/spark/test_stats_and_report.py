@@ -25,9 +25,13 @@ from pyspark.sql import functions as F
 
 from tests.conftest import shared_corpus
 from tests.spark.toy_stages import ExactDuplicates, StopwordLanguage
+from thresher import runner
 from thresher.cli import main
 from thresher.conf import PipelineConfig, StageSpec, load_config
+from thresher.core.records import StageStats
 from thresher.io.delta import DeltaStore
+from thresher.io.layout import INGEST_SEGMENT, OutputLayout
+from thresher.plan import make_plan
 from thresher.progress import ProgressBar, progress_on_terminal
 from thresher.report.compare import ABSENT, KEPT, REMOVED, compare_runs
 from thresher.report.run_data import load_run
@@ -35,7 +39,7 @@ from thresher.report.run_report import render_run_report
 from thresher.runner import RunResult, run_pipeline
 from thresher.spark import set_job_description
 from thresher.stages.fused import count_words
-from thresher.stats import words_column
+from thresher.stats import StageTiming, ingest_stats, segment_stats, words_column
 
 pytestmark = pytest.mark.spark
 
@@ -72,16 +76,80 @@ def corpus(tmp_path_factory) -> Path:
     return path
 
 
+def _run_measuring_in_the_pass(spark, config: PipelineConfig) -> RunResult:
+    """A run whose statistics must all come from its passes (thresher.stats_tap), never from re-reading a
+    checkpoint."""
+
+    def reread(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("statistics re-read a checkpoint instead of being measured while it was written")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "segment_stats", reread)
+        patch.setattr(runner, "ingest_stats", reread)
+        return run_pipeline(config, spark)
+
+
 @pytest.fixture(scope="module")
 def filter_run(spark, corpus, tmp_path_factory) -> tuple[RunResult, Path]:
     out = tmp_path_factory.mktemp("runs") / "a"
-    return run_pipeline(_config(corpus, out, "filter", 50), spark), out
+    return _run_measuring_in_the_pass(spark, _config(corpus, out, "filter", 50)), out
 
 
 @pytest.fixture(scope="module")
 def annotate_run(spark, corpus, tmp_path_factory) -> tuple[RunResult, Path]:
     out = tmp_path_factory.mktemp("runs") / "b"
-    return run_pipeline(_config(corpus, out, "annotate", 80), spark), out
+    return _run_measuring_in_the_pass(spark, _config(corpus, out, "annotate", 80)), out
+
+
+def _comparable(row: StageStats) -> dict[str, Any]:
+    """A stats row without what its timing gave it (times, metrics, a global stage's details)."""
+    columns = row.to_row()
+    blob = json.loads(columns.pop("signals"))
+    blob.pop("details", None)
+    for key in ("wall_seconds", "docs_per_second", "started_at", "finished_at", "metrics", "run_id"):
+        columns.pop(key, None)
+    return {**columns, "blob": blob}
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats to 12 digits (a mean sums its values in another order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-12, abs=1e-300)
+    return a == b
+
+
+@pytest.mark.parametrize(("mode", "min_words"), [("filter", 50), ("annotate", 80)])
+def test_stats_measured_in_the_pass_equal_a_reread_of_the_checkpoints(
+    spark, corpus, filter_run, annotate_run, mode, min_words
+):
+    result, out = filter_run if mode == "filter" else annotate_run
+    plan = make_plan(_config(corpus, out, mode, min_words), "unused")
+    store, layout = DeltaStore(spark, "delta-rs"), OutputLayout(str(out))
+    timing = StageTiming(None, None, None)
+    reread = [ingest_stats(store.read(layout.checkpoint(INGEST_SEGMENT)), result.run_id, mode, timing)]
+    index, expected_in = 1, reread[0].docs_out
+    for segment in plan.segments:
+        rows = segment_stats(
+            store.read(layout.checkpoint(segment.name)),
+            segment,
+            index,
+            result.run_id,
+            mode,
+            expected_in,
+            {s.id: timing for s in segment.stages},
+            plan.stages_before(segment),
+        )
+        reread += rows
+        index, expected_in = index + len(rows), rows[-1].docs_out
+    measured = {row.stage: row for row in result.stats}
+    assert [r.stage for r in reread] == [r.stage for r in result.stats]
+    for row in reread:
+        assert _close(_comparable(row), _comparable(measured[row.stage])), row.stage
+    assert reread[-1].signals["cluster_size"]["histogram"]["counts"]
 
 
 def _table(spark, path: Path) -> DataFrame:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from thresher.arrow_types import arrow_schema, spark_schema
 from thresher.errors import SchemaMismatchError, ThresherError
@@ -95,6 +96,19 @@ class DeltaStore:
             return _with_file_metadata(frame) if with_file_metadata else frame
         return self._read_delta_rs(root, with_file_metadata)
 
+    def count(self, root: str) -> int:
+        """Rows of the table's current snapshot. delta-rs: the row counts its data files' Parquet footers gave
+        the commits (no Spark job); Delta Lake on Spark: a Spark count."""
+        if self.format == "delta-rs":
+            from deltalake import DeltaTable
+
+            actions = pa.table(DeltaTable(root, storage_options=self._options(root)).get_add_actions(flatten=True))
+            if "num_records" in actions.schema.names:
+                rows = actions.column("num_records").to_pylist()
+                if all(n is not None for n in rows):
+                    return int(sum(rows))
+        return self.read(root).count()
+
     # -- writes ----------------------------------------------------------------------------------------------
 
     def write(
@@ -113,6 +127,26 @@ class DeltaStore:
             writer.save(root)
             return
         self._write_delta_rs(df, root, mode, list(partition_by), overwrite_schema)
+
+    def append_rows(self, rows: list[dict], schema: StructType, root: str) -> None:
+        """Append a few rows made on the driver (a run's stats rows). delta-rs: written by pyarrow and committed
+        from the driver, without a Spark job; Delta Lake on Spark: through a DataFrame."""
+        if self.format == "delta-spark":
+            self.write(self.spark.createDataFrame(rows, schema).coalesce(1), root, mode="append")
+            return
+        from deltalake import DeltaTable
+
+        table_schema = _all_nullable(arrow_schema(schema))
+        if self.exists(root):
+            existing = DeltaTable(root, storage_options=self._options(root))
+            _check_schema(root, pa.schema(existing.schema().to_arrow()), table_schema)
+            if list(existing.metadata().partition_columns):
+                raise SchemaMismatchError(f"{root}: a partitioned table; rows are appended to unpartitioned ones")
+        commit_dir = _COMMIT_DIR_PREFIX + uuid.uuid4().hex[:16]
+        filesystem, base = fs.filesystem(fs.join(root, commit_dir, "part-00000.parquet"))
+        filesystem.create_dir(posixpath.dirname(base), recursive=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=table_schema), base, filesystem=filesystem)
+        self.commit_directory(root, commit_dir, table_schema, "append", [])
 
     def _write_delta_rs(
         self, df: DataFrame, root: str, mode: WriteMode, partition_by: list[str], overwrite_schema: bool
