@@ -29,7 +29,7 @@ from thresher.report.compare_report import render_comparison
 from thresher.report.run_report import write_run_report
 from thresher.runner import run_pipeline
 from thresher.spark import get_spark
-from thresher.stats import StageTiming, segment_stats
+from thresher.stats import SegmentRun, StageTiming, segment_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SPARK_CONF = {"spark.master": "local[2]", "spark.driver.memory": "3g", "spark.sql.shuffle.partitions": "8"}
@@ -79,7 +79,7 @@ def main() -> None:
         timings = {s.id: StageTiming(moment, moment, 1.0) for s in segment.stages}
         warm, rows = _seconds(
             lambda checkpoint=checkpoint, segment=segment, index=index, expected=expected, timings=timings: (
-                segment_stats(checkpoint, segment, index, "bench", "filter", expected, timings)
+                segment_stats(checkpoint, SegmentRun(segment, index, "bench", "filter", expected, timings))
             )
         )
         passes[segment.name]["stats_seconds_warm"] = warm

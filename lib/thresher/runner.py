@@ -57,7 +57,7 @@ from thresher.spark import get_spark, set_job_description
 from thresher.stages.base import GlobalStage, Stage, StageContext
 from thresher.stages.dedup_index import dedup_index_paths, update_dedup_indexes
 from thresher.stages.fused import FusedPass
-from thresher.stats import StageTiming, ingest_stats, segment_stats, skipped_total
+from thresher.stats import SegmentRun, StageTiming, ingest_stats, segment_stats, skipped_total
 from thresher.stats_fused import (
     ingest_spec,
     ingest_stats_from_partials,
@@ -392,34 +392,14 @@ class Runner:
             record = manifest.segments[step.name]
             single = len(segment.stages) == 1
             timings = {s.id: _timing(record, s.id, single) for s in segment.stages}
+            described = SegmentRun(segment, first_index, run_id, self.mode, expected_in, timings, earlier_stages)
             measured = None
             if computed is not None and computed.partials is not None:
-                measured = segment_stats_from_partials(
-                    computed.partials.value,
-                    computed.spec,
-                    segment,
-                    first_index,
-                    run_id,
-                    self.mode,
-                    expected_in,
-                    timings,
-                    earlier_stages,
-                    input_digest,
-                )
+                measured = segment_stats_from_partials(computed.partials.value, computed.spec, described, input_digest)
             if measured is not None:
                 rows, self._passed_digest = measured
             else:
-                rows = segment_stats(
-                    checkpoint,
-                    segment,
-                    first_index,
-                    run_id,
-                    self.mode,
-                    expected_in,
-                    timings,
-                    earlier_stages,
-                    tokenizer=self.config.run.tokenizer,
-                )
+                rows = segment_stats(checkpoint, described, tokenizer=self.config.run.tokenizer)
             self.stats.write([r for r in rows if r.stage in {s.id for s in missing}])
             record.stats_seconds = time.perf_counter() - clock + _measuring(computed)
         for stage in segment.stages:

@@ -66,6 +66,21 @@ class StageTiming:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SegmentRun:
+    """A segment as its stats rows describe it: where its stages stand in the run (`first_stage_index`), the
+    documents that went in, the timings, and the stages of earlier segments (one of them may hold the
+    documents' language)."""
+
+    segment: Segment
+    first_stage_index: int
+    run_id: str
+    mode: Mode
+    expected_in: int
+    timings: dict[str, StageTiming]
+    earlier_stages: Sequence[Stage] = ()
+
+
 def ingest_stats(
     checkpoint: DataFrame, run_id: str, mode: Mode, timing: StageTiming, tokenizer: str | None = None
 ) -> StageStats:
@@ -133,24 +148,14 @@ def skipped_total(ingest: StageStats) -> int:
     return int(sum(v for k, v in ingest.metrics.items() if k.startswith(SKIPPED_METRIC)))
 
 
-def segment_stats(
-    checkpoint: DataFrame,
-    segment: Segment,
-    first_stage_index: int,
-    run_id: str,
-    mode: Mode,
-    expected_in: int,
-    timings: dict[str, StageTiming],
-    earlier_stages: Sequence[Stage] = (),
-    tokenizer: str | None = None,
-) -> list[StageStats]:
+def segment_stats(checkpoint: DataFrame, run: SegmentRun, tokenizer: str | None = None) -> list[StageStats]:
     """One stats row per stage of `segment`; raises InvariantError when documents were lost or invented.
 
     Two jobs over the checkpoint: one aggregation for the exact counts, sums and the quantiles of every
     numeric signal, then one grouped count of categorical tallies (reasons, histogram bins chosen from those
-    quantiles, boolean signals, languages). `earlier_stages` (the stages of earlier segments, whose columns
-    the checkpoint carries) may hold the stage that detected each document's language.
+    quantiles, boolean signals, languages).
     """
+    segment, mode, expected_in = run.segment, run.mode, run.expected_in
     stages = segment.stages
     signals = stage_signals(segment)
     numeric = [s for s in signals if s.kind == "numeric"]
@@ -196,38 +201,34 @@ def segment_stats(
         distinct = checkpoint.select("doc_id").distinct().count()
         if distinct != total:
             raise InvariantError(f"segment {segment.name}: {total - distinct} duplicated doc_id rows in its output")
-    languages = language_columns(segment, earlier_stages)
+    languages = language_columns(segment, run.earlier_stages)
 
     def tallies_of(bins: dict[Signal, Bins]) -> Tallies:
         return _tallies(checkpoint, segment, signals, bins, languages)
 
-    return _segment_rows(segment, first_stage_index, run_id, mode, expected_in, timings, languages, counts, tallies_of)
+    return _segment_rows(run, languages, counts, tallies_of)
 
 
 def _segment_rows(
-    segment: Segment,
-    first_stage_index: int,
-    run_id: str,
-    mode: Mode,
-    expected_in: int,
-    timings: dict[str, StageTiming],
+    run: SegmentRun,
     languages: dict[str, str],
     counts: dict[str, Any],
     tallies_of: Callable[[dict[Signal, Bins]], Tallies],
 ) -> list[StageStats]:
     """The stats rows of a segment from its aggregates (`counts`, keyed as `segment_stats` names them) and its
     categorical tallies (made once the histogram bins are chosen from the numeric summaries)."""
+    segment, mode = run.segment, run.mode
     stages = segment.stages
     signals = stage_signals(segment)
     numeric = [s for s in signals if s.kind == "numeric"]
-    decided = _check_conservation(segment, counts, expected_in, mode)
+    decided = _check_conservation(segment, counts, run.expected_in, mode)
     summaries = {s: _numeric_summary(s, counts, f"n{i}") for i, s in enumerate(numeric)}
     bins = {s: _bins_of(s, summary) for s, summary in summaries.items() if summary["count"]}
     tallies = tallies_of(bins)
     rows = []
     for offset, stage in enumerate(stages):
         reached, docs_out, excluded, flagged = decided[stage.id]
-        timing = timings[stage.id]
+        timing = run.timings[stage.id]
         extra = {}
         if stage.id in languages:
             extra["languages"] = {
@@ -236,8 +237,8 @@ def _segment_rows(
             }
         rows.append(
             _row(
-                run_id,
-                first_stage_index + offset,
+                run.run_id,
+                run.first_stage_index + offset,
                 stage.id,
                 segment.name,
                 mode,

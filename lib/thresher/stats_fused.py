@@ -24,6 +24,7 @@ from thresher.stages.base import GlobalStage, Mode, Stage
 from thresher.stats import (
     QUANTILES,
     SKIPPED_METRIC,
+    SegmentRun,
     Signal,
     StageTiming,
     Tallies,
@@ -98,19 +99,11 @@ def ingest_stats_from_partials(
 
 
 def segment_stats_from_partials(
-    partials: dict[int, Any],
-    spec: SegmentSpec,
-    segment: Segment,
-    first_stage_index: int,
-    run_id: str,
-    mode: Mode,
-    expected_in: int,
-    timings: dict[str, StageTiming],
-    earlier_stages: Sequence[Stage],
-    input_digest: int | None,
+    partials: dict[int, Any], spec: SegmentSpec, run: SegmentRun, input_digest: int | None
 ) -> tuple[list[StageStats], int] | None:
     """The stats rows of a segment (as thresher.stats.segment_stats) and the digest of the ids it passes on;
     None when the partials cannot be trusted or a global stage's ids cannot be checked without the checkpoint."""
+    segment, expected_in = run.segment, run.expected_in
     merged = spec.merge(partials)
     if merged["rows"] != expected_in:
         log.warning(
@@ -127,12 +120,12 @@ def segment_stats_from_partials(
     signals = stage_signals(segment)
     numeric = [s for s in signals if s.kind == "numeric"]
     counts = _counts(merged, spec, numeric)
-    languages = language_columns(segment, earlier_stages)
+    languages = language_columns(segment, run.earlier_stages)
 
     def tallies_of(bins: dict[Signal, Bins]) -> Tallies:
         return _tallies(merged, spec, numeric, bins)
 
-    rows = _segment_rows(segment, first_stage_index, run_id, mode, expected_in, timings, languages, counts, tallies_of)
+    rows = _segment_rows(run, languages, counts, tallies_of)
     return rows, merged["ids_passed"]
 
 

@@ -39,7 +39,7 @@ from thresher.report.run_report import render_run_report
 from thresher.runner import RunResult, run_pipeline
 from thresher.spark import set_job_description
 from thresher.stages.fused import count_words
-from thresher.stats import StageTiming, ingest_stats, segment_stats, words_column
+from thresher.stats import SegmentRun, StageTiming, ingest_stats, segment_stats, words_column
 
 pytestmark = pytest.mark.spark
 
@@ -133,15 +133,10 @@ def test_stats_measured_in_the_pass_equal_a_reread_of_the_checkpoints(
     reread = [ingest_stats(store.read(layout.checkpoint(INGEST_SEGMENT)), result.run_id, mode, timing)]
     index, expected_in = 1, reread[0].docs_out
     for segment in plan.segments:
+        timings = {s.id: timing for s in segment.stages}
         rows = segment_stats(
             store.read(layout.checkpoint(segment.name)),
-            segment,
-            index,
-            result.run_id,
-            mode,
-            expected_in,
-            {s.id: timing for s in segment.stages},
-            plan.stages_before(segment),
+            SegmentRun(segment, index, result.run_id, mode, expected_in, timings, plan.stages_before(segment)),
         )
         reread += rows
         index, expected_in = index + len(rows), rows[-1].docs_out
