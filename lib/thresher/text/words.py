@@ -251,14 +251,17 @@ class AffixSplitter:
         segment: Callable[[str], list[str]] | None = None,
         clitics: str | None = None,
         ethiopic: bool = False,
+        segment_hangul: bool = False,
     ) -> None:
         self.name = name
         # Language-specific clitic handling: "elision" (French rules) or "maltese".
         self._clitics = clitics
         # Whether the Ethiopic wordspace separates words and Ethiopic punctuation is split off.
         self._ethiopic = ethiopic
-        # A dictionary segmenter for runs of the scripts written without spaces (else one word per character).
+        # A dictionary segmenter for runs of the scripts written without spaces (else one word per character), or
+        # Korean's morpheme splitter for Hangul (`segment_hangul`).
         self._segment = segment
+        self._segment_start = _hangul_start() if segment_hangul else _unsegmented_start()
         self._special = dict(special_cases)
         self._longest_special = max((len(k) for k in self._special), default=0)
         # Special cases that the plain rules would split; only these are looked for among a piece's tokens.
@@ -334,7 +337,7 @@ class AffixSplitter:
 
     def _segmented(self, token: str) -> list[str]:
         # The whole token goes to the segmenter (it also splits the punctuation and Latin inside a sentence).
-        if not _unsegmented_start().search(token):
+        if not self._segment_start.search(token):
             return [token]
         return [word for word in self._segment(token) if word.strip()]  # type: ignore[misc]
 
@@ -615,6 +618,11 @@ def _unsegmented_pattern() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _hangul_start() -> re.Pattern[str]:
+    return re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+
+
+@lru_cache(maxsize=1)
 def _unsegmented_start() -> re.Pattern[str]:
     letters = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _UNSEGMENTED_RANGES)
     return re.compile(f"[{letters}]")
@@ -645,6 +653,8 @@ def is_unsegmented(language: str) -> bool:
 
 # How languages written without spaces are split into words: 'characters' (one word per character) or
 # 'dictionary' (the segmenters of `thresher.text.segmenters` where one exists, else one word per character).
+# 'dictionary' also splits Korean into Kiwi's morphemes (FineWeb-2's Korean words); 'characters' leaves Korean
+# split at spaces and punctuation.
 SEGMENTATIONS = ("characters", "dictionary")
 
 
@@ -655,6 +665,8 @@ def word_splitter(language: str, segmentation: str = "characters") -> WordSplitt
         name = segmenter_name(language) if segmentation == "dictionary" else None
         return _splitter(f"dictionary:{name}") if name else _splitter("unsegmented")
     base = base_language(language)
+    if segmentation == "dictionary" and segmenter_name(language) == "ko":
+        return _splitter("dictionary:ko")
     if base == "en":
         return _splitter("en")
     if base in _FRENCH_RULES:
@@ -666,6 +678,8 @@ def word_splitter(language: str, segmentation: str = "characters") -> WordSplitt
 def _splitter(kind: str) -> AffixSplitter:
     if kind == "en":
         return AffixSplitter(kind, english_special_cases())
+    if kind == "dictionary:ko":
+        return AffixSplitter(kind, {}, segment=segmenter("ko"), ethiopic=True, segment_hangul=True)
     if kind.startswith("dictionary:"):
         segment = segmenter(kind.removeprefix("dictionary:"))
         return AffixSplitter(kind, {}, unsegmented=True, segment=segment, ethiopic=True)
