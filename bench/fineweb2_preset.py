@@ -29,6 +29,9 @@ ATTRIBUTION = (
 # Macrolanguages whose usual written standard is not their largest FineWeb-2 member (Malay is not Indonesian;
 # lid.176's 'ku' is Northern Kurdish in Latin script).
 STANDARD_MEMBERS = {"msa": "zsm", "kur": "kmr"}
+# Languages FineWeb-2 files under another code: GlotLID labels Tagalog text `fil_Latn` (Filipino, the standard
+# based on Tagalog) and FineWeb-2 has no `tgl` subset, while lid.176 says 'tl' (Tagalog) for the same text.
+SAME_LANGUAGE = {"tgl": "fil"}
 
 
 def _config_values(config: dict) -> dict[str, object]:
@@ -71,6 +74,9 @@ def build(shared: Path) -> LanguageSettings:
         members = [aliases[m] for m in individuals(macro) if m in aliases and standard in (None, m)]
         if members:
             aliases[macro] = max(members, key=lambda n: (words.get(n, 0), n))
+    for language, filed_as in SAME_LANGUAGE.items():
+        if language not in aliases and filed_as in aliases:
+            aliases[language] = aliases[filed_as]
     aliases = {k: v for k, v in sorted(aliases.items())}
     return LanguageSettings(name="fineweb2", source=ATTRIBUTION, values=values, stop_words=stop_words, aliases=aliases)
 

@@ -213,7 +213,7 @@ def speed(translations: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     unsegmented = [
         {"text": text, "language": {"keep": True, "reason": None, "lang": parse(r["iso6393"]).preferred}}
         for r in translations
-        if segmenter_name(r["iso6393"]) is not None
+        if segmenter_name(r["iso6393"]) not in (None, "ko")  # Korean: morphemes vs spaces, not vs characters
         for text, _ in _documents(r, 1)
     ]
     rule_ids = ("gopher_repetition", "fineweb_quality", "gopher_quality")

@@ -1,5 +1,5 @@
-"""Dictionary word segmentation for Chinese, Japanese and Thai (the `multilingual` extra), and the explicit choice
-between it and one word per character."""
+"""Dictionary word segmentation for Chinese, Japanese and Thai, Korean morphemes (the `multilingual` extra), and the
+explicit choice between it and one word per character."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def test_segmenter_names() -> None:
         "th",
     ]
     assert segmenter_name("lo") is None and segmenter_name("en") is None and segmenter_name("km") is None
+    assert segmenter_name("ko") == "ko" and segmenter_name("kor_Hang") == "ko"
 
 
 def test_characters_is_the_default_and_counts_one_word_per_character() -> None:
@@ -75,3 +76,20 @@ def test_missing_segmenter_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rjieba" else real(name, *a))
     with pytest.raises(ValueError, match=r"rjieba: pip install 'thresher\[multilingual\]'"):
         GopherQualityParams(segmentation="dictionary")
+
+
+@needs_segmenters
+def test_korean_dictionary_segmentation_finds_particles_and_endings() -> None:
+    # FineWeb-2's Korean stop words are particles and endings (Kiwi's morphemes): spaces alone never find them.
+    ko = word_splitter("ko", "dictionary")
+    words = ko.split("인류 구성원의 권리를 인정하는 것이, 1948년에 했다.")
+    assert {"구성원", "의", "권리", "를", "는", "년", "다", ",", "."} <= set(words)
+    assert word_splitter("kor_Hang", "dictionary") is ko
+    # Latin inside a Korean document is split as usual; 'characters' keeps Korean split at spaces.
+    assert ko.split("Python은 좋다")[0] == "Python"
+    assert word_splitter("ko").split("구성원의 권리를") == ["구성원의", "권리를"]
+    stage = GopherQuality(GopherQualityParams(preset="fineweb2", segmentation="dictionary"))
+    text = "모든 사람은 의견의 자유와 표현의 자유에 대한 권리를 가진다. 이 권리는 의견을 가질 자유를 가진다. " * 4
+    doc = {"text": text, "language": {"keep": True, "reason": None, "lang": "ko", "score": 1.0}}
+    (row,) = run_row_stages([stage], [doc], mode="annotate")
+    assert row["gopher_quality"]["stop_words"] >= 2 and row["gopher_quality"]["keep"]

@@ -1,11 +1,17 @@
-"""Dictionary word segmenters for languages written without spaces, from the `multilingual` extra
-(`pip install 'thresher[multilingual]'`).
+"""Dictionary word segmenters for languages written without spaces, and Korean's morpheme splitter, from the
+`multilingual` extra (`pip install 'thresher[multilingual]'`).
 
 | languages | package | what it is |
 |---|---|---|
 | Chinese (zh, cmn, yue, wuu, ...) | rjieba | jieba's dictionary and HMM in Rust (jieba-rs), 3.7 MB wheel |
 | Japanese (ja) | fugashi + unidic-lite | MeCab with the UniDic-lite dictionary (~250 MB installed) |
 | Thai (th) | pythainlp | newmm, maximal matching on its Thai word list (pure Python, ~65 MB installed) |
+| Korean (ko) | kiwipiepy + kiwipiepy_model | Kiwi's morphological analyser (C++, its model ~105 MB installed) |
+
+Korean is written with spaces, but between phrases (a noun and its particles, a verb stem and its endings): FineWeb-2
+counts Korean words with Kiwi's morphemes, and its Korean stop words are particles and endings (의, 는, 을, 다, ...)
+that only such a split finds. With `segmentation: dictionary` each Hangul piece is cut into the spans of Kiwi's
+morphemes (as FineWeb-2's tokenizer takes them: a contracted syllable that holds two morphemes counts twice).
 
 Lao, Khmer, Burmese and Tibetan have no segmenter here (their PyPI segmenters need models or data downloaded
 at run time): they count one word per character, as does every language with `segmentation: characters`.
@@ -22,7 +28,7 @@ from thresher.text.langcodes import macrolanguage, parse
 
 EXTRA = "multilingual"
 # Segmenter name -> the packages it needs.
-PACKAGES = {"zh": ("rjieba",), "ja": ("fugashi", "unidic_lite"), "th": ("pythainlp",)}
+PACKAGES = {"zh": ("rjieba",), "ja": ("fugashi", "unidic_lite"), "th": ("pythainlp",), "ko": ("kiwipiepy",)}
 
 
 class MissingSegmenterError(ImportError):
@@ -30,10 +36,10 @@ class MissingSegmenterError(ImportError):
 
 
 def segmenter_name(language: str) -> str | None:
-    """Which dictionary segmenter a language uses ('zh', 'ja', 'th'), None when it has none."""
+    """Which dictionary segmenter a language uses ('zh', 'ja', 'th', 'ko'), None when it has none."""
     code = parse(language)
-    if code.iso3 in ("zho", "jpn", "tha"):
-        return {"zho": "zh", "jpn": "ja", "tha": "th"}[code.iso3]
+    if code.iso3 in ("zho", "jpn", "tha", "kor"):
+        return {"zho": "zh", "jpn": "ja", "tha": "th", "kor": "ko"}[code.iso3]
     if macrolanguage(code.iso3) == "zho":
         return "zh"
     return None
@@ -57,7 +63,7 @@ def check_installed() -> None:
 
 @cache
 def segmenter(name: str) -> Callable[[str], list[str]]:
-    """The segmenter `name` ('zh', 'ja', 'th'): text without spaces -> words."""
+    """The segmenter `name` ('zh', 'ja', 'th', 'ko'): text without spaces -> words."""
     missing = missing_packages(name)
     if missing:
         raise MissingSegmenterError(
@@ -86,4 +92,13 @@ def segmenter(name: str) -> Callable[[str], list[str]]:
             return [w for w in word_tokenize(text, engine="newmm", keep_whitespace=False) if w.strip()]
 
         return thai
+    if name == "ko":
+        from kiwipiepy import Kiwi
+
+        kiwi = Kiwi()
+
+        def korean(text: str) -> list[str]:
+            return [span for t in kiwi.tokenize(text) if (span := text[t.start : t.end]).strip()]
+
+        return korean
     raise ValueError(f"no word segmenter named {name!r}; known: {', '.join(PACKAGES)}")

@@ -7,8 +7,16 @@ letter or a digit is split, one after a single capital is not), pieces are split
 the like between letters, URLs stay whole, and special cases (English contractions and abbreviations) win over
 all of that. Results are cached per piece: web text repeats the same pieces over and over.
 
-For languages written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese, Tibetan), runs of those
-scripts count one word per character (with its combining marks); other runs are split as above.
+For languages written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese), runs of those scripts count
+one word per character (with its combining marks); Tibetan, whose syllables are separated by a tsheg, one word per
+syllable (with its tsheg, as FineWeb-2's Tibetan tokenizer writes its words); other runs are split as above.
+
+Some languages' words are cut the way FineWeb-2's tokenizer for that language cuts them, where the plain rules
+would miss its stop words or count clitics as non-words: French and the languages FineWeb-2 splits with spaCy's
+French rules split after an elided article ("l'homme" -> "l'", "homme"); Maltese keeps its article's hyphen and
+an elision's apostrophe on the clitic ("tal-bniedem" -> "tal-", "bniedem"; "ta'" stays whole), as Stanza's
+Maltese model does. Outside English, the Ethiopic wordspace `፡` separates words like a space, and Ethiopic
+punctuation (`። ፣ ፤ ...`) is split off as spaCy's Amharic rules do.
 
 Splitters intern tokens into a `TokenTable` and return token ids, so that the rule stages work on integer
 arrays with numpy.
@@ -64,6 +72,22 @@ _MAX_URL = 2048
 _MAX_CACHED = 64
 _CACHE_ENTRIES = 300_000
 _MAX_TOKENS = 1_000_000
+
+# Ethiopic: the wordspace separates words (older and formal text writes it instead of spaces); the other marks are
+# punctuation (spaCy's Amharic rules list them).
+_ETHIOPIC_WORDSPACE = "\u1361"
+_ETHIOPIC_PUNCTUATION = re.compile("([\u1360\u1362-\u1368])")
+_ETHIOPIC_MARKS = re.compile("[\u1360-\u1368]")
+# French elision: a letter and an apostrophe before a letter end a token (spaCy's French infix rule).
+_ELISION = re.compile(r"(?<=[^\W\d_]['’])(?=[^\W\d_])")
+# Words spaCy's French exceptions keep whole.
+_ELISION_EXCEPTIONS = frozenset(
+    {"aujourd'hui", "Aujourd'hui", "aujourd’hui", "Aujourd’hui", "prud'homme", "prud’homme"}
+)
+# Languages whose FineWeb-2 tokenizer is spaCy's French one (datatrove's tokenizer assignments; ISO 639-1 where
+# one exists, as `base_language` writes them).
+_FRENCH_RULES = frozenset({"fr", "wa", "rm", "frp", "fur", "lld", "nrf", "nrm", "pcd"})
+_MALTESE_CLITIC_MARKS = ("-", "'", "’")
 
 
 def _is_symbol(c: str) -> bool:
@@ -225,10 +249,19 @@ class AffixSplitter:
         special_cases: Mapping[str, tuple[str, ...]],
         unsegmented: bool = False,
         segment: Callable[[str], list[str]] | None = None,
+        clitics: str | None = None,
+        ethiopic: bool = False,
+        segment_hangul: bool = False,
     ) -> None:
         self.name = name
-        # A dictionary segmenter for runs of the scripts written without spaces (else one word per character).
+        # Language-specific clitic handling: "elision" (French rules) or "maltese".
+        self._clitics = clitics
+        # Whether the Ethiopic wordspace separates words and Ethiopic punctuation is split off.
+        self._ethiopic = ethiopic
+        # A dictionary segmenter for runs of the scripts written without spaces (else one word per character), or
+        # Korean's morpheme splitter for Hangul (`segment_hangul`).
         self._segment = segment
+        self._segment_start = _hangul_start() if segment_hangul else _unsegmented_start()
         self._special = dict(special_cases)
         self._longest_special = max((len(k) for k in self._special), default=0)
         # Special cases that the plain rules would split; only these are looked for among a piece's tokens.
@@ -276,6 +309,12 @@ class AffixSplitter:
 
     def split_piece(self, s: str) -> tuple[str, ...]:
         """The tokens of one whitespace-free piece of text."""
+        if self._ethiopic and _ETHIOPIC_MARKS.search(s):
+            parts = (p for word in s.split(_ETHIOPIC_WORDSPACE) for p in _ETHIOPIC_PUNCTUATION.split(word))
+            return tuple(token for part in parts if part for token in self._split_plain_piece(part))
+        return self._split_plain_piece(s)
+
+    def _split_plain_piece(self, s: str) -> tuple[str, ...]:
         special = self._special.get(s)
         if special is not None:
             tokens = list(special)
@@ -286,6 +325,10 @@ class AffixSplitter:
             tokens = self._affix_split(s, with_special=True)
             if self._splittable and len(tokens) > 1:
                 tokens = self._merge_special_spans(tokens)
+        if self._clitics == "elision":
+            tokens = _split_elisions(tokens)
+        elif self._clitics == "maltese" and len(tokens) > 1:
+            tokens = _attach_maltese_clitics(tokens)
         if self._segment is not None:
             tokens = [word for token in tokens for word in self._segmented(token)]
         elif self._characters is not None:
@@ -294,7 +337,7 @@ class AffixSplitter:
 
     def _segmented(self, token: str) -> list[str]:
         # The whole token goes to the segmenter (it also splits the punctuation and Latin inside a sentence).
-        if not _unsegmented_start().search(token):
+        if not self._segment_start.search(token):
             return [token]
         return [word for word in self._segment(token) if word.strip()]  # type: ignore[misc]
 
@@ -379,6 +422,39 @@ class AffixSplitter:
             cached = self._affix_split(special, with_special=False)
             self._plain[special] = cached
         return cached
+
+
+def _split_elisions(tokens: list[str]) -> list[str]:
+    """French rules: "l'homme" -> "l'", "homme"; "qu'il" -> "qu'", "il" (spaCy's exceptions such as "aujourd'hui"
+    stay whole)."""
+    if not any("'" in t or "’" in t for t in tokens):
+        return tokens
+    out: list[str] = []
+    for token in tokens:
+        if ("'" in token or "’" in token) and token not in _ELISION_EXCEPTIONS:
+            out.extend(part for part in _ELISION.split(token) if part)
+        else:
+            out.append(token)
+    return out
+
+
+def _attach_maltese_clitics(tokens: list[str]) -> list[str]:
+    """Maltese: the article's hyphen and an elision's apostrophe stay on the word before them ("tal" "-" "bniedem"
+    -> "tal-" "bniedem"; "ta" "'" -> "ta'"), so clitics are words with letters, as Stanza's Maltese model cuts
+    them. A hyphen is attached only between two words (not a dash at the end of a piece)."""
+    out: list[str] = []
+    last = len(tokens) - 1
+    for i, token in enumerate(tokens):
+        if (
+            out
+            and token in _MALTESE_CLITIC_MARKS
+            and out[-1][-1].isalpha()
+            and (token != "-" or (i < last and tokens[i + 1][:1].isalpha()))
+        ):
+            out[-1] += token
+        else:
+            out.append(token)
+    return out
 
 
 def _split_core(core: str) -> list[str]:
@@ -536,7 +612,14 @@ def _unsegmented_pattern() -> re.Pattern[str]:
         for c in range(a, b + 1)
         if unicodedata.category(chr(c)) in ("Mn", "Mc")
     )
-    return re.compile(f"[{letters}][{marks}]*|[^{letters}]+")
+    # A Tibetan syllable: its letters and marks up to and including the tsheg (or non-breaking tsheg) after it.
+    tibetan = "\u0f40-\u0f6c\u0f71-\u0f84\u0f86\u0f87\u0f88-\u0fbc"
+    return re.compile(f"[{tibetan}]+[\u0f0b\u0f0c]?|[{letters}][{marks}]*|[^{letters}]+")
+
+
+@lru_cache(maxsize=1)
+def _hangul_start() -> re.Pattern[str]:
+    return re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
 
 
 @lru_cache(maxsize=1)
@@ -570,6 +653,8 @@ def is_unsegmented(language: str) -> bool:
 
 # How languages written without spaces are split into words: 'characters' (one word per character) or
 # 'dictionary' (the segmenters of `thresher.text.segmenters` where one exists, else one word per character).
+# 'dictionary' also splits Korean into Kiwi's morphemes (FineWeb-2's Korean words); 'characters' leaves Korean
+# split at spaces and punctuation.
 SEGMENTATIONS = ("characters", "dictionary")
 
 
@@ -579,13 +664,24 @@ def word_splitter(language: str, segmentation: str = "characters") -> WordSplitt
     if is_unsegmented(language):
         name = segmenter_name(language) if segmentation == "dictionary" else None
         return _splitter(f"dictionary:{name}") if name else _splitter("unsegmented")
-    return _splitter("en" if base_language(language) == "en" else "generic")
+    base = base_language(language)
+    if segmentation == "dictionary" and segmenter_name(language) == "ko":
+        return _splitter("dictionary:ko")
+    if base == "en":
+        return _splitter("en")
+    if base in _FRENCH_RULES:
+        return _splitter("elision")
+    return _splitter("maltese" if base == "mt" else "generic")
 
 
 @cache
 def _splitter(kind: str) -> AffixSplitter:
     if kind == "en":
         return AffixSplitter(kind, english_special_cases())
+    if kind == "dictionary:ko":
+        return AffixSplitter(kind, {}, segment=segmenter("ko"), ethiopic=True, segment_hangul=True)
     if kind.startswith("dictionary:"):
-        return AffixSplitter(kind, {}, unsegmented=True, segment=segmenter(kind.removeprefix("dictionary:")))
-    return AffixSplitter(kind, {}, unsegmented=kind == "unsegmented")
+        segment = segmenter(kind.removeprefix("dictionary:"))
+        return AffixSplitter(kind, {}, unsegmented=True, segment=segment, ethiopic=True)
+    clitics = kind if kind in ("elision", "maltese") else None
+    return AffixSplitter(kind, {}, unsegmented=kind == "unsegmented", clitics=clitics, ethiopic=True)
