@@ -30,6 +30,19 @@ def chain(state: np.ndarray, value: np.ndarray) -> np.ndarray:
     return fmix64(state * _CHAIN + value)
 
 
+def chain_in_place(state: np.ndarray, value: np.ndarray, scratch: np.ndarray) -> None:
+    """`state[:] = chain(state, value)` without temporaries (`scratch`: as long as `state`): the same result, about
+    a third less time on long arrays."""
+    np.multiply(state, _CHAIN, out=state)
+    np.add(state, value, out=state)
+    for multiplier in (_M1, _M2):
+        np.right_shift(state, _S33, out=scratch)
+        np.bitwise_xor(state, scratch, out=state)
+        np.multiply(state, multiplier, out=state)
+    np.right_shift(state, _S33, out=scratch)
+    np.bitwise_xor(state, scratch, out=state)
+
+
 def xxh3_strings(values: pa.Array) -> np.ndarray:
     """xxh3-64 of the UTF-8 bytes of each string (no nulls), hashing each distinct string once."""
     if len(values) == 0:

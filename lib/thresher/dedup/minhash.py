@@ -14,8 +14,9 @@ import numpy as np
 from thresher.dedup.hashing import chain, fmix64, seeded_constants
 
 EMPTY = np.iinfo(np.uint64).max
-# Shingles per numpy block: bounds the temporary (block x num_perm) matrix to a few MB for any document size.
-_BLOCK = 2048
+# Shingles per numpy block: bounds the temporary (block x num_perm) matrix for any document size; 1,024 x 112
+# permutations (0.9 MB) measured fastest on documents of a few KB (it mostly stays in cache).
+_BLOCK = 1024
 
 
 class MinHasher:
@@ -29,15 +30,20 @@ class MinHasher:
         docs = len(offsets) - 1
         out = np.full((docs, self.num_perm), EMPTY, dtype=np.uint64)
         scratch = np.empty((_BLOCK, self.num_perm), dtype=np.uint64)
+        partial = np.empty(self.num_perm, dtype=np.uint64)
+        bounds = offsets.tolist()  # Python ints: per-document slicing without numpy scalars
         for doc in range(docs):
-            start, end = int(offsets[doc]), int(offsets[doc + 1])
+            start, end = bounds[doc], bounds[doc + 1]
             row = out[doc]
             for block in range(start, end, _BLOCK):
                 x = hashes[block : min(block + _BLOCK, end)]
                 values = scratch[: len(x)]
                 np.multiply(x[:, None], self.a, out=values)
                 np.add(values, self.b, out=values)
-                np.minimum(row, values.min(axis=0), out=row)
+                # The first block writes the row; later ones (documents over _BLOCK shingles) lower it.
+                np.minimum.reduce(values, axis=0, out=row if block == start else partial)
+                if block != start:
+                    np.minimum(row, partial, out=row)
         return out
 
 
