@@ -7,6 +7,7 @@ vectorized paths existed pins them too, so existing runs, resume and the dedup i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 
 import numpy as np
@@ -17,6 +18,7 @@ import xxhash
 
 from thresher.dedup.batches import MinHashBatches, MinHashSettings
 from thresher.dedup.hashing import seeded_constants
+from thresher.dedup.minhash import EMPTY, MinHasher
 from thresher.dedup.normalize import (
     _COMBINING_MARKS,
     FINEWEB_NORMALIZATION,
@@ -261,3 +263,18 @@ PINNED_DIGEST = "1f84bcf11ff8e894cc434dcf8ca067cc0446f56e7591c4e9114ede15294583a
 def test_outputs_match_the_digest_pinned_before_the_speed_work():
     rows = _run(generated_texts(300, seed=16), _settings(), batch_size=64)
     assert hashlib.sha256(repr(rows).encode()).hexdigest() == PINNED_DIGEST
+
+
+def test_signatures_of_long_empty_and_one_shingle_documents_equal_the_reference():
+    """Documents longer than a chunk (cut into segments), a chunk boundary inside a run of short documents,
+    empty documents first, between and last; against the minimum of every (shingle x permutation) value."""
+    rng = np.random.default_rng(9)
+    counts = [0, 1, 3, 0, 40_000, 16_384, 16_385, 0, 1, *rng.integers(0, 300, size=200).tolist(), 70_000, 0]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    hashes = rng.integers(0, 2**64, size=int(offsets[-1]), dtype=np.uint64)
+    hasher = MinHasher(24, seed=3)
+    expected = np.full((len(counts), 24), EMPTY, dtype=np.uint64)
+    for doc, (start, end) in enumerate(itertools.pairwise(offsets.tolist())):
+        if end > start:
+            expected[doc] = (hashes[start:end, None] * hasher.a + hasher.b).min(axis=0)
+    assert np.array_equal(hasher.signatures(hashes, offsets), expected)
