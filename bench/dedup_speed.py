@@ -2,6 +2,7 @@
 MLlib's MinHashLSH (approxSimilarityJoin) vs datasketch's MinHashLSH in one Python process.
 
     python -m bench.dedup_speed [--variants 12] [--impl thresher mllib datasketch]
+    python -m bench.dedup_speed --only signatures [--variants 12]    # the signature pass alone, no Spark
 
 The documents: the near-duplicate benchmark's construction (bench/dedup_corpus.py) with up to `--variants`
 variants per real document. Each implementation runs in its own process (a fresh JVM for the Spark ones,
@@ -21,7 +22,8 @@ seconds of its whole process tree between reading the documents and the result (
 Python workers; the session start-up excluded) give documents per CPU second, the load-independent figure; the
 thresher / MLlib ratios are reported both ways. Signatures per second per core: thresher's signature pass
 (FineWeb normalization, word 5-gram shingles, 112 permutations, 14 x 8 band keys: the stage's own batch function,
-`MinHashBatches`) on every document in this process, single-threaded, per CPU second (`signatures`); and the
+`MinHashBatches`) in this process, single-threaded, per CPU second (median of 3 passes), on the distinct texts
+of the speed corpus (`signatures`) and on the 2,950 distinct real documents (`signatures_real`); and the
 whole stage's documents per CPU second of the tree (signatures, candidates, exact verification, components,
 decisions), the end-to-end figure. Targets (issue 16): >= 10k signatures/s/core, >= 5x MLlib.
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -154,8 +157,9 @@ def worker(impl: str, corpus: str, driver_memory: str) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def signature_rate(corpus: Path) -> dict[str, float]:
-    """thresher's signature pass (the stage's batch function with its default settings) in this process."""
+def signature_rate(texts: list[str], repeats: int = 3) -> dict[str, float]:
+    """thresher's signature pass (the stage's batch function with its default settings) in this process, on
+    `texts` in batches of 1,000; the CPU seconds are the median of `repeats` passes."""
     from thresher.dedup.batches import MinHashBatches, MinHashSettings
     from thresher.dedup.columns import RANK
     from thresher.schema import DOC_ID, TEXT
@@ -164,22 +168,59 @@ def signature_rate(corpus: Path) -> dict[str, float]:
     p = MinHashDedup().params
     bands, rows = p.banding()
     settings = MinHashSettings(p.normalization, p.unit, p.ngram, p.num_perm, bands, rows, p.seed)
-    table = pq.read_table(corpus, columns=["doc_id", "text"])
-    table = table.rename_columns([DOC_ID, TEXT]).append_column(RANK, pa.array(range(table.num_rows), pa.int64()))
+    table = pa.table(
+        {
+            DOC_ID: pa.array([f"doc-{i}" for i in range(len(texts))]),
+            TEXT: pa.array(texts, pa.string()),
+            RANK: pa.array(range(len(texts)), pa.int64()),
+        }
+    )
     batches = table.to_batches(max_chunksize=1000)
     signer = MinHashBatches(settings)
     signer.run_batch(batches[0])  # the permutations and the normalizer's tables, outside the timing
-    wall, cpu = time.perf_counter(), time.process_time()
-    for batch in batches:
-        signer.run_batch(batch)
-    cpu = time.process_time() - cpu
+    cpus, walls = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for batch in batches:
+            signer.run_batch(batch)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    cpu, wall = statistics.median(cpus), statistics.median(walls)
+    text_bytes = sum(len(t.encode()) for t in texts)
     return {
-        "documents": table.num_rows,
+        "documents": len(texts),
+        "mean_document_kb": text_bytes / 1e3 / max(1, len(texts)),
         "cpu_seconds": cpu,
-        "wall_seconds": time.perf_counter() - wall,
-        "signatures_per_cpu_second": table.num_rows / cpu,
-        "text_mb_per_cpu_second": sum(len(t.as_py().encode()) for t in table.column(TEXT)) / 1e6 / cpu,
+        "wall_seconds": wall,
+        "signatures_per_cpu_second": len(texts) / cpu,
+        "text_mb_per_cpu_second": text_bytes / 1e6 / cpu,
     }
+
+
+def distinct_texts(texts: list[str]) -> list[str]:
+    """The texts without repeats (first occurrence kept): a repeated text would be cheaper in caches."""
+    return list(dict.fromkeys(texts))
+
+
+def real_texts() -> list[str]:
+    """Every distinct real document of ../shared/data (the pipeline benchmark's 2,950: JSONL corpora and the
+    main text of the WARC files' HTML pages)."""
+    from bench.pipeline_corpus import real_documents
+
+    return distinct_texts([d["text"] for d in real_documents()])
+
+
+def corpus_texts(corpus: Path) -> list[str]:
+    return distinct_texts(pq.read_table(corpus, columns=["text"]).column("text").to_pylist())
+
+
+def print_signatures(name: str, r: dict[str, float]) -> None:
+    print(
+        f"thresher signatures, {name}: {r['signatures_per_cpu_second']:,.0f} per CPU second on {r['documents']:,} "
+        f"distinct documents (mean {r['mean_document_kb']:.1f} KB; {r['cpu_seconds']:.2f} CPU s, "
+        f"{r['text_mb_per_cpu_second']:.2f} MB/s per core; target >= 10,000)",
+        flush=True,
+    )
 
 
 def measure(impl: str, corpus: Path, documents: int, driver_memory: str = "3g") -> dict[str, float]:
@@ -216,6 +257,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", type=int, default=12, help="up to this many variants per real document")
     parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
+    parser.add_argument(
+        "--only",
+        choices=("signatures",),
+        help="signatures: only the signature pass, on the real documents and on the speed corpus (no Spark)",
+    )
     parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--driver-memory", default="3g", help=argparse.SUPPRESS)
@@ -224,6 +270,14 @@ def main() -> None:
         worker(args.worker, args.corpus, args.driver_memory)
         return
     corpus, documents = speed_corpus(args.variants)
+    if args.only == "signatures":
+        results = {"signatures_real": signature_rate(real_texts()), "signatures": signature_rate(corpus_texts(corpus))}
+        print_signatures("real documents", results["signatures_real"])
+        print_signatures(f"speed corpus (--variants {args.variants})", results["signatures"])
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        summary = {"documents": documents, "machine": machine(), **results}
+        (RESULTS / "dedup_speed_signatures.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return
     results = {}
     for impl in args.impl:
         results[impl] = measure(impl, corpus, documents)
@@ -241,13 +295,11 @@ def main() -> None:
         results["thresher_vs_mllib_cpu"] = cpu_ratio
         print(f"thresher / MLlib: {cpu_ratio:.2f}x per CPU second (headline), {ratio:.2f}x docs/s wall")
     if "thresher" in args.impl:
-        signatures = signature_rate(corpus)
-        results["signatures"] = signatures
-        print(
-            f"thresher signatures: {signatures['signatures_per_cpu_second']:,.0f} per CPU second "
-            f"({signatures['text_mb_per_cpu_second']:.2f} MB/s per core; target >= 10,000); whole stage "
-            f"{results['thresher']['docs_per_cpu_second']:,.0f} docs per CPU second"
-        )
+        results["signatures_real"] = signature_rate(real_texts())
+        results["signatures"] = signature_rate(corpus_texts(corpus))
+        print_signatures("real documents", results["signatures_real"])
+        print_signatures(f"speed corpus (--variants {args.variants})", results["signatures"])
+        print(f"thresher whole stage: {results['thresher']['docs_per_cpu_second']:,.0f} docs per CPU second")
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = {"documents": documents, "machine": machine(), **results}
     (RESULTS / "dedup_speed.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -30,13 +30,38 @@ def chain(state: np.ndarray, value: np.ndarray) -> np.ndarray:
     return fmix64(state * _CHAIN + value)
 
 
+def chain_in_place(state: np.ndarray, value: np.ndarray, scratch: np.ndarray) -> None:
+    """`state[:] = chain(state, value)` without temporaries (`scratch`: as long as `state`): the same result, about
+    a third less time on long arrays."""
+    np.multiply(state, _CHAIN, out=state)
+    np.add(state, value, out=state)
+    for multiplier in (_M1, _M2):
+        np.right_shift(state, _S33, out=scratch)
+        np.bitwise_xor(state, scratch, out=state)
+        np.multiply(state, multiplier, out=state)
+    np.right_shift(state, _S33, out=scratch)
+    np.bitwise_xor(state, scratch, out=state)
+
+
 def xxh3_strings(values: pa.Array) -> np.ndarray:
     """xxh3-64 of the UTF-8 bytes of each string (no nulls), hashing each distinct string once."""
     if len(values) == 0:
         return np.empty(0, dtype=np.uint64)
     encoded = pc.dictionary_encode(values)
-    dictionary = pc.cast(encoded.dictionary, pa.large_binary()).to_pylist()
-    distinct = np.fromiter(map(xxhash.xxh3_64_intdigest, dictionary), dtype=np.uint64, count=len(dictionary))
+    dictionary = pc.cast(encoded.dictionary, pa.large_binary())
+    # Slices of the data buffer, not to_pylist(): building a Python object per string through Arrow scalars
+    # costs several times the hashing.
+    _, offsets_buffer, data_buffer = dictionary.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        dictionary.offset : dictionary.offset + len(dictionary) + 1
+    ]
+    data = data_buffer.to_pybytes() if data_buffer is not None else b""
+    hash_of = xxhash.xxh3_64_intdigest
+    distinct = np.fromiter(
+        [hash_of(data[start:end]) for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)],
+        dtype=np.uint64,
+        count=len(dictionary),
+    )
     return distinct[encoded.indices.to_numpy()]
 
 

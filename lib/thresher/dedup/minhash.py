@@ -14,8 +14,9 @@ import numpy as np
 from thresher.dedup.hashing import chain, fmix64, seeded_constants
 
 EMPTY = np.iinfo(np.uint64).max
-# Shingles per numpy block: bounds the temporary (block x num_perm) matrix to a few MB for any document size.
-_BLOCK = 2048
+# Shingles per chunk (128 KB of uint64): enough to amortise the 3 numpy calls per permutation, small enough
+# for the cache; measured fastest from 16k to 64k shingles (4k: per-call overhead dominates).
+_CHUNK = 16384
 
 
 class MinHasher:
@@ -25,19 +26,42 @@ class MinHasher:
         self.b = seeded_constants(num_perm, seed, "b")
 
     def signatures(self, hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """(documents x num_perm) uint64 signatures; a document without shingles gets a row of EMPTY."""
+        """(documents x num_perm) uint64 signatures; a document without shingles gets a row of EMPTY.
+
+        One permutation at a time over a chunk of up to _CHUNK shingles of consecutive documents: numpy's
+        contiguous uint64 kernels (multiply by a scalar, add, per-document minimum by reduceat) are about twice
+        as fast as the broadcast (shingles x permutations) matrix, and the chunk stays in cache. Longer
+        documents are cut into segments of _CHUNK, whose minima are then combined."""
         docs = len(offsets) - 1
         out = np.full((docs, self.num_perm), EMPTY, dtype=np.uint64)
-        scratch = np.empty((_BLOCK, self.num_perm), dtype=np.uint64)
-        for doc in range(docs):
-            start, end = int(offsets[doc]), int(offsets[doc + 1])
-            row = out[doc]
-            for block in range(start, end, _BLOCK):
-                x = hashes[block : min(block + _BLOCK, end)]
-                values = scratch[: len(x)]
-                np.multiply(x[:, None], self.a, out=values)
-                np.add(values, self.b, out=values)
-                np.minimum(row, values.min(axis=0), out=row)
+        counts = np.diff(offsets)
+        nonempty = np.flatnonzero(counts)
+        if not len(nonempty):
+            return out
+        pieces = (counts[nonempty] + _CHUNK - 1) // _CHUNK
+        segments = int(pieces.sum())
+        first_segment = np.concatenate([[0], np.cumsum(pieces)[:-1]])
+        within = np.arange(segments) - np.repeat(first_segment, pieces)
+        segment_starts = np.repeat(offsets[nonempty], pieces) + within * _CHUNK
+        segment_ends = np.minimum(segment_starts + _CHUNK, np.repeat(offsets[nonempty + 1], pieces))
+        minima = np.empty((segments, self.num_perm), dtype=np.uint64)
+        scratch = np.empty(_CHUNK, dtype=np.uint64)
+        coefficients = list(zip(self.a, self.b, strict=True))  # numpy scalars: uint64 arithmetic throughout
+        starts, ends = segment_starts.tolist(), segment_ends.tolist()
+        low = 0
+        while low < segments:
+            high = low + 1
+            while high < segments and ends[high] - starts[low] <= _CHUNK:
+                high += 1
+            x = hashes[starts[low] : ends[high - 1]]
+            values = scratch[: len(x)]
+            local_starts = segment_starts[low:high] - starts[low]
+            for column, (a, b) in enumerate(coefficients):
+                np.multiply(x, a, out=values)
+                np.add(values, b, out=values)
+                np.minimum.reduceat(values, local_starts, out=minima[low:high, column])
+            low = high
+        out[nonempty] = minima if segments == len(nonempty) else np.minimum.reduceat(minima, first_segment, axis=0)
         return out
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from thresher.dedup.hashing import chain, xxh3_strings
+from thresher.dedup.hashing import chain_in_place, xxh3_strings
 
 Unit = Literal["word", "char"]
 
@@ -85,10 +85,13 @@ def shingle_hashes(normalized: pa.Array, unit: Unit, n: int) -> Shingles:
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     hashes = np.empty(int(offsets[-1]), dtype=np.uint64)
     # level[i] is the hash of units i .. i+k; windows that cross into the next text are computed but unused.
-    level = units
+    level = units.copy()
+    scratch = np.empty_like(units)
     for k in range(n):
         if k:
-            level = chain(level[:-1], units[k:])
+            # level[i] for i < len - k: hash of units i .. i+k (the tail is never read again).
+            valid = max(len(units) - k, 0)
+            chain_in_place(level[:valid], units[k:], scratch[:valid])
         short = np.flatnonzero(lengths == k + 1) if k + 1 < n else np.empty(0, dtype=np.int64)
         hashes[offsets[short]] = level[starts[short]]
     full = np.flatnonzero(lengths >= n)
