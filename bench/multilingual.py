@@ -13,8 +13,8 @@ and the speed of the multilingual rule pass against the English one.
 - Removal: raw Common Crawl pages (dolma_cc_2019_30_raw.jsonl) through the same stages, per detected language:
   what is removed, and why.
 - Speed: CPU seconds (this process only: the machine is shared) per document of the web_multi rule pass on the
-  non-English raw CC pages, against the web_en rule pass on the English ones, and of Chinese/Japanese/Thai UDHR
-  documents with dictionary segmentation against one word per character.
+  non-English raw CC pages, against the web_en rule pass on the English ones, and of Chinese/Japanese/Thai/Lao/
+  Khmer UDHR documents with dictionary segmentation against one word per character (together and per segmenter).
 
 Results: bench/results/multilingual.json.
 """
@@ -36,6 +36,7 @@ from thresher.stages.fused import run_row_stages
 from thresher.stages.quality.language import Language, LanguageParams, _Model, bundled_model_path
 from thresher.text.langcodes import macrolanguage, parse
 from thresher.text.segmenters import segmenter_name
+from thresher.text.words import _splitter, word_splitter
 
 
 def _row_stages(config: str, overrides: dict[str, dict[str, Any]] | None = None) -> list[RowStage]:
@@ -175,10 +176,15 @@ def raw_cc_removal() -> dict[str, Any]:
     }
 
 
-def _cpu_seconds(stages: list[RowStage], docs: list[dict[str, Any]], repeats: int = 3) -> float:
+def _cpu_seconds(stages: list[RowStage], docs: list[dict[str, Any]], repeats: int = 3, cold: bool = False) -> float:
     run_row_stages(stages, docs[:20], mode="annotate")  # warm caches and models
     best = float("inf")
     for _ in range(repeats):
+        if cold:
+            # New word splitters, without the pieces the previous repeat cached: otherwise every repeat after the
+            # first skips the segmenter (the same text); the segmenters themselves stay loaded.
+            word_splitter.cache_clear()
+            _splitter.cache_clear()
         start = time.process_time()
         run_row_stages(stages, docs, mode="annotate")
         best = min(best, time.process_time() - start)
@@ -208,16 +214,19 @@ def speed(translations: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     result["multilingual_vs_english_per_char"] = (
         result["multilingual_cpu_us_per_char"] / result["english_cpu_us_per_char"]
     )
-    # Segmentation: the same Chinese (all varieties), Japanese and Thai UDHR paragraphs (one document each) with
-    # dictionary segmenters vs one word per character.
-    unsegmented = [
-        {"text": text, "language": {"keep": True, "reason": None, "lang": parse(r["iso6393"]).preferred}}
-        for r in translations
-        if segmenter_name(r["iso6393"]) not in (None, "ko")  # Korean: morphemes vs spaces, not vs characters
-        for text, _ in _documents(r, 1)
-    ]
+    # Segmentation: the same Chinese (all varieties), Japanese, Thai, Lao and Khmer UDHR paragraphs (one document
+    # each) with dictionary segmenters vs one word per character, all together and per segmenter.
+    by_segmenter: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in translations:
+        name = segmenter_name(r["iso6393"])
+        if name in (None, "ko"):  # Korean: morphemes vs spaces, not vs characters
+            continue
+        language = {"keep": True, "reason": None, "lang": parse(r["iso6393"]).preferred}
+        by_segmenter[name] += [{"text": text, "language": language} for text, _ in _documents(r, 1)]
+    unsegmented = [doc for docs in by_segmenter.values() for doc in docs]
     rule_ids = ("gopher_repetition", "fineweb_quality", "gopher_quality")
-    by_mode = {}
+    by_mode: dict[str, Any] = {}
+    per_segmenter: dict[str, dict[str, Any]] = {name: {"docs": len(docs)} for name, docs in by_segmenter.items()}
     for mode in ("characters", "dictionary"):
         overrides = {sid: {"segmentation": mode} for sid in rule_ids}
         try:
@@ -225,11 +234,16 @@ def speed(translations: list[dict[str, Any]], limit: int) -> dict[str, Any]:
         except Exception as error:  # the multilingual extra is missing: say so in the result
             by_mode[mode] = f"unavailable: {error}"
             continue
-        by_mode[mode] = _cpu_seconds(stages, unsegmented)
+        by_mode[mode] = _cpu_seconds(stages, unsegmented, cold=True)
+        for name, docs in by_segmenter.items():
+            per_segmenter[name][mode] = _cpu_seconds(stages, docs, cold=True)
     result["segmentation_docs"] = len(unsegmented)
     result["segmentation_cpu_seconds"] = by_mode
     if all(isinstance(v, float) for v in by_mode.values()):
         result["dictionary_vs_characters"] = by_mode["dictionary"] / by_mode["characters"]
+        for entry in per_segmenter.values():
+            entry["dictionary_vs_characters"] = entry["dictionary"] / entry["characters"]
+    result["segmentation_per_segmenter"] = per_segmenter
     return result
 
 

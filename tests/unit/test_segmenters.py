@@ -1,14 +1,26 @@
-"""Dictionary word segmentation for Chinese, Japanese and Thai, Korean morphemes (the `multilingual` extra), and the
-explicit choice between it and one word per character."""
+"""Dictionary word segmentation for Chinese, Japanese, Thai, Lao and Khmer, Korean morphemes (the `multilingual`
+extra), and the explicit choice between it and one word per character."""
 
 from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
 
 import pytest
 
 from thresher.stages.fused import run_row_stages
-from thresher.stages.quality.gopher import GopherQuality, GopherQualityParams
+from thresher.stages.quality.fineweb import FineWebQuality, FineWebQualityParams
+from thresher.stages.quality.gopher import (
+    GopherQuality,
+    GopherQualityParams,
+    GopherRepetition,
+    GopherRepetitionParams,
+)
 from thresher.text.segmenters import missing_packages, segmenter_name
 from thresher.text.words import word_splitter
+
+UDHR = Path(__file__).resolve().parents[3] / "shared" / "data" / "multilingual" / "udhr_all.jsonl.gz"
 
 needs_segmenters = pytest.mark.skipif(
     bool(missing_packages()),
@@ -28,7 +40,8 @@ def test_segmenter_names() -> None:
         "th",
         "th",
     ]
-    assert segmenter_name("lo") is None and segmenter_name("en") is None and segmenter_name("km") is None
+    assert [segmenter_name(c) for c in ("lo", "lao", "lao_Laoo", "km", "khm", "khm_Khmr")] == ["lo"] * 3 + ["km"] * 3
+    assert segmenter_name("en") is None and segmenter_name("my") is None and segmenter_name("bo") is None
     assert segmenter_name("ko") == "ko" and segmenter_name("kor_Hang") == "ko"
 
 
@@ -47,7 +60,21 @@ def test_dictionary_segmentation_of_chinese_japanese_thai() -> None:
     th = word_splitter("th", "dictionary").split("ฉันชอบกินข้าวผัด")
     assert th == ["ฉัน", "ชอบ", "กิน", "ข้าวผัด"]
     # Languages without a dictionary segmenter keep one word per character.
-    assert word_splitter("lo", "dictionary") is word_splitter("lo")
+    assert word_splitter("my", "dictionary") is word_splitter("my")
+
+
+@needs_segmenters
+def test_dictionary_segmentation_of_lao_and_khmer() -> None:
+    lo = word_splitter("lo", "dictionary")
+    assert lo.split("ຂ້ອຍມັກກິນເຂົ້າ") == ["ຂ້ອຍ", "ມັກ", "ກິນເຂົ້າ"]  # 'eat rice' (to eat) is one entry
+    assert lo.split("ຂ້ອຍຮັກປະເທດລາວ ແລະ ປະຊາຊົນລາວ") == ["ຂ້ອຍ", "ຮັກ", "ປະເທດລາວ", "ແລະ", "ປະຊາຊົນ", "ລາວ"]
+    assert word_splitter("lao_Laoo", "dictionary") is lo
+    km = word_splitter("km", "dictionary")
+    # Zero-width spaces (Khmer's optional word breaks) are not words; Latin and digits stay whole.
+    assert km.split("ខ្ញុំចូលចិត្តញ៉ាំបាយ\u200bណាស់ Python 2024") == ["ខ្ញុំ", "ចូលចិត្ត", "ញ៉ាំ", "បាយ", "ណាស់", "Python", "2024"]
+    assert word_splitter("khm", "dictionary") is km
+    # One word per character without the dictionary.
+    assert len(word_splitter("km").split("ខ្ញុំចូលចិត្ត")) > 3
 
 
 @needs_segmenters
@@ -69,12 +96,13 @@ def test_unknown_segmentation_is_refused() -> None:
         GopherQualityParams(segmentation="words")
 
 
-def test_missing_segmenter_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("package", ["rjieba", "laonlp", "khmernltk"])
+def test_missing_segmenter_names_the_extra(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rjieba" else real(name, *a))
-    with pytest.raises(ValueError, match=r"rjieba: pip install 'thresher\[multilingual\]'"):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a))
+    with pytest.raises(ValueError, match=rf"{package}: pip install 'thresher\[multilingual\]'"):
         GopherQualityParams(segmentation="dictionary")
 
 
@@ -93,3 +121,26 @@ def test_korean_dictionary_segmentation_finds_particles_and_endings() -> None:
     doc = {"text": text, "language": {"keep": True, "reason": None, "lang": "ko", "score": 1.0}}
     (row,) = run_row_stages([stage], [doc], mode="annotate")
     assert row["gopher_quality"]["stop_words"] >= 2 and row["gopher_quality"]["keep"]
+
+
+@needs_segmenters
+@pytest.mark.skipif(not UDHR.exists(), reason=f"shared UDHR translations not found at {UDHR}")
+@pytest.mark.parametrize(("code", "language"), [("lao", "lo"), ("khm", "km")])
+def test_lao_and_khmer_udhr_pass_fineweb2_word_rules_only_when_segmented(code: str, language: str) -> None:
+    # One word per character makes words one letter long and every 5-gram repeat; dictionary words pass
+    # FineWeb-2's word-length, stop-word and repetition rules, which web_multi.yaml no longer turns off here.
+    with gzip.open(UDHR, "rt") as f:
+        row = next(r for r in map(json.loads, f) if r.get("iso6393") == code and r["code"] == code)
+    text = "\n".join([p for p in row["text"].split("\n") if p.strip()][:30])
+    doc = {"text": text, "language": {"keep": True, "reason": None, "lang": language}}
+    reasons = {}
+    for mode in ("characters", "dictionary"):
+        stages = [
+            GopherRepetition(GopherRepetitionParams(preset="fineweb2", segmentation=mode)),
+            FineWebQuality(FineWebQualityParams(preset="fineweb2", segmentation=mode)),
+            GopherQuality(GopherQualityParams(preset="fineweb2", segmentation=mode)),
+        ]
+        (row_out,) = run_row_stages(stages, [doc], mode="annotate")
+        reasons[mode] = {s.id: row_out[s.id]["reason"] for s in stages if not row_out[s.id]["keep"]}
+    assert reasons["characters"]["gopher_quality"] == "short_mean_word_length"
+    assert reasons["dictionary"] == {}

@@ -120,9 +120,9 @@ class PerLanguageParams(LanguageOverrides):
     segmentation: str = Field(
         default="characters",
         description="Words of languages written without spaces: 'characters' (one word per character) or "
-        "'dictionary' (rjieba for Chinese, MeCab/UniDic-lite for Japanese, pythainlp for Thai, and Kiwi's morphemes "
-        "for Korean, as FineWeb-2 counts Korean words: the `multilingual` extra; Lao, Khmer and Burmese stay one "
-        "word per character, Tibetan one word per syllable).",
+        "'dictionary' (rjieba for Chinese, MeCab/UniDic-lite for Japanese, pythainlp for Thai, laonlp for Lao, "
+        "khmer-nltk for Khmer, and Kiwi's morphemes for Korean, as FineWeb-2 counts Korean words: the `multilingual` "
+        "extra; Burmese stays one word per character, Tibetan one word per syllable).",
     )
 
     @property
