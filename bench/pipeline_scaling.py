@@ -25,13 +25,12 @@ import itertools
 import json
 import math
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
-from bench._common import ROOT, machine, measure_command, write_result
+from bench._common import ROOT, machine, write_result
 from bench.pipeline_corpus import BUILD, real_documents, scaled_documents, write_jsonl
-from bench.pipeline_speed import thresher_stage_seconds
+from bench.pipeline_speed import run_web_en
 
 WORK = BUILD / "scaling"
 CONFIG = ROOT / "conf" / "web_en.yaml"
@@ -61,37 +60,9 @@ def corpus(size: int) -> dict[str, Any]:
 def run_size(size: int, driver_memory: str) -> dict[str, Any]:
     data = corpus(size)
     output = WORK / f"run_{size}"
-    shutil.rmtree(output, ignore_errors=True)
-    command = [
-        str(Path(sys.executable).with_name("thresher")),
-        "-q",
-        "run",
-        str(CONFIG),
-        "--input",
-        str(Path(data["folder"]) / "*.jsonl.gz"),
-        "--output",
-        str(output),
-        "--spark-conf",
-        "spark.master=local[2]",
-        "--spark-conf",
-        f"spark.driver.memory={driver_memory}",
-    ]
-    usage = measure_command(command)
-    if usage.returncode != 0:
-        raise SystemExit(f"thresher failed at {size} documents ({usage.returncode}):\n{usage.stderr[-4000:]}")
-    manifest = json.loads((output / "manifest.json").read_text())
-    result = {
-        "size": size,
-        "text_mb": data["text_mb"],
-        **usage.summary(),
-        "stage_wall_seconds": thresher_stage_seconds(output),
-        "segment_wall_seconds": {name: s.get("wall_seconds") for name, s in manifest["segments"].items()},
-        # Statistics' share of each segment (issue 16's target: <= 10 %).
-        "segment_stats_seconds": {name: s.get("stats_seconds") for name, s in manifest["segments"].items()},
-        "totals": manifest["totals"],
-    }
+    measured, manifest = run_web_en(str(Path(data["folder"]) / "*.jsonl.gz"), output, 2, driver_memory)
     shutil.rmtree(output, ignore_errors=True)  # a 5M-document run's checkpoints are tens of GB
-    return result
+    return {"size": size, "text_mb": data["text_mb"], **measured, "totals": manifest["totals"]}
 
 
 def factor_per_10x(probe: float, small: tuple[int, float], large: tuple[int, float]) -> float | None:
