@@ -4,7 +4,6 @@ output as an uninterrupted run; a disk that fills up mid-run is one line and exi
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import PROJECT_ROOT, TEST_SPARK_CONF
+from tests.e2e.signals import signal_when_logged
 from thresher.conf import load_config
 from thresher.io.delta import DeltaStore
 from thresher.output_lock import LOCK_NAME
@@ -59,21 +59,8 @@ def test_ctrl_c_mid_run_is_one_line_releases_the_lock_and_resumes(spark, tmp_pat
     corpus = _corpus(tmp_path / "corpus.jsonl", 300)
     config = _config_file(tmp_path / "conf.yaml")
     output = tmp_path / "interrupted"
-    process = subprocess.Popen(
-        _command(config, corpus, output),
-        cwd=PROJECT_ROOT,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    seen = []
-    assert process.stderr is not None
-    for line in process.stderr:
-        seen.append(line)
-        if ": started with" in line:  # the first segment after ingest is under way: Ctrl-C, as a terminal sends it
-            os.killpg(process.pid, signal.SIGINT)
-            break
+    # Once the first segment after ingest is under way: Ctrl-C, as a terminal sends it (to the whole group).
+    process, seen = signal_when_logged(_command(config, corpus, output), ": started with", signal.SIGINT)
     _, rest = process.communicate(timeout=120)
     seen.append(rest)
     stderr = "".join(seen)

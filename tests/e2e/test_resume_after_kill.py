@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.conftest import PROJECT_ROOT, TEST_SPARK_CONF
+from tests.e2e.signals import signal_when_logged
 from thresher.conf import load_config
 from thresher.demo import generate_demo_corpus
 from thresher.runner import run_pipeline
@@ -54,20 +54,7 @@ def test_sigkill_in_second_stage_then_rerun_resumes(spark, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     generate_demo_corpus(str(corpus), 1500, 7)
     killed_run = tmp_path / "killed"
-    process = subprocess.Popen(
-        _command(corpus, killed_run),
-        cwd=PROJECT_ROOT,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if "02_length: started" in line:
-            os.killpg(process.pid, signal.SIGKILL)
-            break
+    process, seen = signal_when_logged(_command(corpus, killed_run), "02_length: started", signal.SIGKILL)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "".join(seen[-20:])
     checkpoints = killed_run / "checkpoints"
