@@ -20,11 +20,12 @@ ANALYSIS_KEY = "thresher.analysis"
 
 
 class DocAnalysis:
-    __slots__ = ("_line_pieces", "_line_sentences", "_lines", "_piece_tokens", "_sequences", "text")
+    __slots__ = ("_line_pieces", "_line_sentences", "_lines", "_newline_parts", "_piece_tokens", "_sequences", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._lines: list[str] | None = None
+        self._newline_parts: list[str] | None = None
         self._line_pieces: list[list[str]] | None = None
         self._sequences: dict[str, WordSequence] = {}
         self._piece_tokens: dict[str, list[tuple[int, ...]]] = {}
@@ -36,6 +37,13 @@ class DocAnalysis:
         if self._lines is None:
             self._lines = self.text.splitlines()
         return self._lines
+
+    @property
+    def newline_parts(self) -> list[str]:
+        """`text.split("\\n")`: the lines as the rules that break at '\\n' only see them (FineWeb, Gopher)."""
+        if self._newline_parts is None:
+            self._newline_parts = self.text.split("\n")
+        return self._newline_parts
 
     @property
     def line_pieces(self) -> list[list[str]]:

@@ -20,15 +20,9 @@ _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 def duplicate_elements(items: Sequence[str]) -> tuple[int, int]:
     """(number of items equal to an earlier item, their total characters)."""
-    seen: set[str] = set()
-    count = chars = 0
-    for item in items:
-        if item in seen:
-            count += 1
-            chars += len(item)
-        else:
-            seen.add(item)
-    return count, chars
+    # Every occurrence of a value but its first is a duplicate: all items less the distinct ones (C loops only).
+    distinct = set(items)
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
 
 
 @dataclass(frozen=True)
@@ -40,14 +34,15 @@ class WordSequence:
     flags: np.ndarray  # uint8
     cumulative: np.ndarray  # int64, cumulative[i] = characters of the first i words
     table: TokenTable
+    id_list: list[int]  # `ids` as Python ints: set operations on them beat numpy's on one document's words
 
     @classmethod
-    def of(cls, ids: Sequence[int], table: TokenTable) -> WordSequence:
+    def of(cls, ids: list[int], table: TokenTable) -> WordSequence:
         array = np.array(ids, dtype=np.int64)
         lengths = table.lengths[array]
         cumulative = np.zeros(len(array) + 1, dtype=np.int64)
         np.cumsum(lengths, out=cumulative[1:])
-        return cls(array, lengths, table.flags[array], cumulative, table)
+        return cls(array, lengths, table.flags[array], cumulative, table, ids)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -59,21 +54,40 @@ class WordSequence:
     def count_present(self, words: Sequence[str]) -> int:
         """How many of `words` occur in the document (as whole tokens)."""
         wanted = {i for i in map(self.table.ids.get, words) if i is not None}
-        return int(np.isin(np.fromiter(wanted, dtype=np.int64), self.ids).sum()) if wanted else 0
+        return len(wanted.intersection(self.id_list)) if wanted else 0
 
 
-def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group equal keys: (group of each key, size of each group, index of each group's first key)."""
+def _most_frequent(keys: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(whether each key occurs more than once, the largest count, index of the first key with that count)."""
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     starts_group = np.empty(len(keys), dtype=bool)
     starts_group[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
-    inverse = np.empty(len(keys), dtype=np.intp)
-    inverse[order] = np.cumsum(starts_group) - 1
     starts = np.flatnonzero(starts_group)
-    counts = np.diff(np.append(starts, len(keys)))
-    return inverse, counts, order[starts]
+    counts = np.empty(len(starts), dtype=np.int64)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = len(keys) - starts[-1]
+    best = int(counts.max())
+    if best == 1:
+        return np.zeros(len(keys), dtype=bool), 1, 0
+    repeated = np.empty(len(keys), dtype=bool)
+    repeated[order] = np.repeat(counts > 1, counts)
+    # The sort is stable: each group's first key in sorted order is its first in the document.
+    return repeated, best, int(order[starts[counts == best]].min())
+
+
+def _repeats(keys: np.ndarray) -> np.ndarray:
+    """Whether each key occurs more than once (`_most_frequent` without the counting)."""
+    order = np.argsort(keys)
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    repeated_sorted = np.zeros(len(keys), dtype=bool)
+    repeated_sorted[1:] = same
+    repeated_sorted[:-1] |= same
+    repeated = np.empty(len(keys), dtype=bool)
+    repeated[order] = repeated_sorted
+    return repeated
 
 
 def _greedy_duplicate_chars(positions: list[int], groups: list[int], chars: list[int], n: int) -> int:
@@ -131,17 +145,18 @@ def ngram_repetition(
             top |= {m: 0 for m in top_ns if m >= n and total < m}
             dup |= {m: 0 for m in dup_ns if m >= n}
             break
-        inverse, counts, first = _group(hashes[candidates])
-        is_repeat = counts[inverse] > 1
-        repeated = np.zeros(total - n + 1, dtype=bool)
-        repeated[candidates[is_repeat]] = True
+        keys = hashes if repeated is None else hashes[candidates]
         if n in top_ns:
-            best = int(counts.max())
-            position = int(candidates[first[counts == best]].min()) if best > 1 else 0
+            is_repeat, best, first = _most_frequent(keys)
+            position = int(candidates[first]) if best > 1 else 0
             top[n] = (int(chars[position]) + n - 1) * best
+        else:
+            is_repeat = _repeats(keys)
+        positions = candidates[is_repeat]
+        repeated = np.zeros(total - n + 1, dtype=bool)
+        repeated[positions] = True
         if n in dup_ns:
-            positions = candidates[is_repeat]
-            dup[n] = _greedy_duplicate_chars(
-                positions.tolist(), inverse[is_repeat].tolist(), chars[positions].tolist(), n
-            )
+            # Equal hashes are equal n-grams (see the module docstring): the hash names the n-gram's group.
+            groups = keys[is_repeat].tolist()
+            dup[n] = _greedy_duplicate_chars(positions.tolist(), groups, chars[positions].tolist(), n)
     return top, dup

@@ -21,6 +21,9 @@ _SPACE_TOKEN_AFTER_TERMINAL = re.compile(
     "[" + re.escape("".join(sorted(SENTENCE_TERMINALS))) + r"]\W*?(?:\s{2,}|[^\S ])"
 )
 _SPACES = re.compile(r"(\s+)")
+# Whitespace inside a line other than single spaces: anything but a space or a `str.splitlines` boundary, or two
+# spaces. A line (of `splitlines`) of a text without it has no whitespace token.
+_INNER_SPACE = re.compile(r"[^\S \n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|  ")
 
 
 def count_sentences(flags: Iterable[int]) -> int:
@@ -65,6 +68,12 @@ def has_space_tokens(text: str) -> bool:
     then does counting need `sentence_tokens` rather than the words alone."""
     text = text.strip()
     return _SPACE_TOKEN.search(text) is not None and _SPACE_TOKEN_AFTER_TERMINAL.search(text) is not None
+
+
+def may_have_space_tokens(text: str) -> bool:
+    """False when no line of `text` (`str.splitlines`) can have whitespace tokens (`has_space_tokens` is False
+    for each): one scan of the document instead of two per line."""
+    return _INNER_SPACE.search(text) is not None
 
 
 def sentence_flags(splitter: WordSplitter, text: str) -> list[int]:

@@ -71,6 +71,10 @@ _URL_NO_AUTH = re.compile(_URL.pattern.replace(r"(?:\S+(?::\S*)?@)?", ""))
 _MAX_URL = 2048
 _MAX_CACHED = 64
 _CACHE_ENTRIES = 300_000
+# Longer pieces (URLs, mostly) in a cache of their own, fewer of them: they are slow to split and web text repeats
+# them (site links), but a bound on the main cache's entries would not bound its memory with them.
+_MAX_LONG_CACHED = _MAX_URL
+_LONG_CACHE_ENTRIES = 10_000
 _MAX_TOKENS = 1_000_000
 
 # Ethiopic: the wordspace separates words (older and formal text writes it instead of spaces); the other marks are
@@ -272,6 +276,7 @@ class AffixSplitter:
         self._plain: dict[str, list[str]] = {}
         self.table = TokenTable()
         self._cache: dict[str, tuple[int, ...]] = {}
+        self._long_cache: dict[str, tuple[int, ...]] = {}
 
     def split(self, text: str) -> list[str]:
         ids = self.split_ids(text)
@@ -288,9 +293,11 @@ class AffixSplitter:
         if len(self.table) > _MAX_TOKENS:
             self.table = TokenTable()
             self._cache.clear()
+            self._long_cache.clear()
         cache = self._cache
         found = list(map(cache.get, pieces))
-        if None in found:
+        # all() tests truth only; `None in found` compares every tuple with None, and costs more than the lookups.
+        if not all(found):
             # Look again: a piece new to the cache may occur twice in the document.
             found = [
                 ids if ids is not None else cache.get(p) or self._piece_ids(p)
@@ -299,12 +306,21 @@ class AffixSplitter:
         return found  # type: ignore[return-value]
 
     def _piece_ids(self, piece: str) -> tuple[int, ...]:
+        size = len(piece)
+        if _MAX_CACHED < size <= _MAX_LONG_CACHED:
+            found = self._long_cache.get(piece)
+            if found is not None:
+                return found
         intern = self.table.intern
         ids = tuple(intern(token) for token in self.split_piece(piece))
-        if len(piece) <= _MAX_CACHED:
+        if size <= _MAX_CACHED:
             if len(self._cache) >= _CACHE_ENTRIES:
                 self._cache.clear()
             self._cache[piece] = ids
+        elif size <= _MAX_LONG_CACHED:
+            if len(self._long_cache) >= _LONG_CACHE_ENTRIES:
+                self._long_cache.clear()
+            self._long_cache[piece] = ids
         return ids
 
     def split_piece(self, s: str) -> tuple[str, ...]:

@@ -37,12 +37,20 @@ class HeuristicStage(RowStage):
         columns: dict[str, list[Any]] = {name: [] for name in names}
         reasons: list[str | None] = []
         texts: list[str] = []
+        # A batch has few languages: look each one's parameters and splitter up once, not once per document.
+        setups: dict[str, tuple[Any, WordSplitter]] = {}
+        appends = [columns[name].append for name in names]
+        signals_of, decide = self.signals, self.decide
         for analysis, language in zip(analyses, languages, strict=True):
-            params = self.params.for_language(language)
-            signals = self.signals(analysis, word_splitter(language, params.segmentation), params)
-            for name in names:
-                columns[name].append(signals[name])
-            reasons.append(self.decide(signals, params))
+            setup = setups.get(language)
+            if setup is None:
+                params = self.params.for_language(language)
+                setup = setups[language] = (params, word_splitter(language, params.segmentation))
+            params, splitter = setup
+            signals = signals_of(analysis, splitter, params)
+            for name, append in zip(names, appends, strict=True):
+                append(signals[name])
+            reasons.append(decide(signals, params))
             if self.rewrites_text:
                 texts.append(signals[NEW_TEXT])
         return StageResult(

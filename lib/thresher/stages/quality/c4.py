@@ -11,7 +11,6 @@ removal took more than `max_removed_fraction` of its words.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from pydantic import Field
@@ -21,7 +20,7 @@ from thresher.stages.quality._heuristic import NEW_TEXT, HeuristicStage, below
 from thresher.stages.quality._language import PerLanguageParams
 from thresher.stages.registry import register
 from thresher.text.analysis import DocAnalysis
-from thresher.text.sentences import count_sentences, has_space_tokens, sentence_flags
+from thresher.text.sentences import count_sentences, has_space_tokens, may_have_space_tokens, sentence_flags
 from thresher.text.words import WordSplitter
 
 _CITATION = re.compile(r"\[(?:\d*|edit|citation needed)\]")
@@ -61,11 +60,6 @@ class C4QualityParams(PerLanguageParams):
     max_removed_fraction: float | None = Field(default=None, ge=0, le=1)
 
 
-@lru_cache(maxsize=16)
-def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile("|".join(map(re.escape, phrases))) if phrases else None
-
-
 _LINE_COUNTERS = ("long_word", "no_terminal_punct", "too_few_words", "javascript", "policy")
 
 
@@ -97,42 +91,51 @@ class C4Quality(HeuristicStage):
         counts = dict.fromkeys(_LINE_COUNTERS, 0)
         kept: list[str] = []
         sentences = 0
-        line_sentences = analysis.line_sentences(splitter)
+        # Sentences per line (as Python ints), computed when the first line is kept.
+        line_sentences: list[int] | None = None
         document_rule: str | None = None
-        policy = _phrases(tuple(p.policy_phrases)) if p.filter_policy else None
+        # Substring tests: faster than one regex alternation of the phrases, and they find the same lines.
+        policy = p.policy_phrases if p.filter_policy else ()
+        # Most documents have no whitespace but single spaces inside their lines: no line then needs the check.
+        space_tokens = may_have_space_tokens(analysis.text)
         words_before = words_after = 0
+        # The parameters as locals: read once per document, not once per line.
+        limit, min_words = p.max_word_length, p.min_words_per_line
+        citations, terminal_punct = p.remove_citations, p.filter_no_terminal_punct
+        lorem, javascript, curly = p.filter_lorem_ipsum, p.filter_javascript, p.filter_curly_bracket
         for index, (raw, words) in enumerate(zip(analysis.lines, analysis.line_pieces, strict=True)):
             line = raw.strip()
             edited = False
             words_before += len(words)
-            limit = p.max_word_length
             if limit is not None and len(line) > limit and max(map(len, words)) > limit:
                 counts["long_word"] += 1
                 continue
-            if p.remove_citations and "[" in line:
+            if citations and "[" in line:
                 line, edits = _CITATION.subn("", line)
                 edited = edits > 0
-            if p.filter_no_terminal_punct and (not line.endswith(_TERMINAL) or line.endswith(_ELLIPSIS)):
+            if terminal_punct and (not line.endswith(_TERMINAL) or line.endswith(_ELLIPSIS)):
                 counts["no_terminal_punct"] += 1
                 continue
-            if len(words) < p.min_words_per_line:
+            if len(words) < min_words:
                 counts["too_few_words"] += 1
                 continue
             lowered = line.lower()
-            if p.filter_lorem_ipsum and "lorem ipsum" in lowered:
+            if lorem and "lorem ipsum" in lowered:
                 document_rule = document_rule or "lorem_ipsum"
-            if p.filter_javascript and "javascript" in lowered:
+            if javascript and "javascript" in lowered:
                 counts["javascript"] += 1
                 continue
-            if p.filter_curly_bracket and "{" in line:
+            if curly and "{" in line:
                 document_rule = document_rule or "curly_bracket"
-            if policy is not None and policy.search(lowered):
+            if policy and any(phrase in lowered for phrase in policy):
                 counts["policy"] += 1
                 continue
-            if edited or has_space_tokens(line):
+            if edited or (space_tokens and has_space_tokens(line)):
                 sentences += count_sentences(sentence_flags(splitter, line))
             else:
-                sentences += int(line_sentences[index])
+                if line_sentences is None:
+                    line_sentences = analysis.line_sentences(splitter).tolist()
+                sentences += line_sentences[index]
             kept.append(line)
             words_after += len(line.split()) if edited else len(words)
         text = "\n".join(kept).strip()

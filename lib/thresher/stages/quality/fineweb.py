@@ -69,7 +69,7 @@ class FineWebQuality(HeuristicStage):
     def signals(self, analysis: DocAnalysis, splitter: WordSplitter, params: Any) -> dict[str, Any]:
         p: FineWebQualityParams = params
         text = analysis.text
-        lines = [line for line in text.split("\n") if line.strip()]
+        lines = [line for line in analysis.newline_parts if line.strip()]
         if not lines:
             return {
                 "lines": 0,
@@ -81,12 +81,13 @@ class FineWebQuality(HeuristicStage):
         stop_chars = tuple(p.stop_chars) if p.stop_chars is not None else _DEFAULT_STOP_CHARS
         count = len(lines)
         words = len(analysis.words(splitter))
+        newlines = len(analysis.newline_parts) - 1
         return {
             "lines": count,
             "line_punct_ratio": sum(line.endswith(stop_chars) for line in lines) / count,
             "short_line_ratio": sum(len(line) <= p.short_line_length for line in lines) / count,
-            "char_dup_ratio": duplicate_elements(lines)[1] / (len(text) - text.count("\n")),
-            "newline_ratio": text.count("\n") / words if words else 0.0,
+            "char_dup_ratio": duplicate_elements(lines)[1] / (len(text) - newlines),
+            "newline_ratio": newlines / words if words else 0.0,
         }
 
     def decide(self, signals: dict[str, Any], params: Any) -> str | None:

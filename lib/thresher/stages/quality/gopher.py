@@ -22,7 +22,6 @@ from thresher.text.words import WordSplitter
 # A share of a document's characters: values outside [0, 1] would drop every document or disable the rule.
 Fraction = Annotated[float, Field(ge=0, le=1)]
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
-_LINE_BREAKS = re.compile(r"\n+")
 
 
 class GopherRepetitionParams(PerLanguageParams):
@@ -92,11 +91,12 @@ class GopherRepetition(HeuristicStage):
         if not size:
             out |= dict.fromkeys(f.name for f in self.signal_fields())
             return out
-        paragraphs = _PARAGRAPH_BREAK.split(text.strip())
+        stripped = text.strip()
+        paragraphs = _PARAGRAPH_BREAK.split(stripped) if "\n\n" in stripped else [stripped]
         dups, dup_chars = duplicate_elements(paragraphs)
         out["dup_para_frac"] = dups / len(paragraphs)
         out["dup_para_char_frac"] = dup_chars / size
-        lines = _LINE_BREAKS.split(text)
+        lines = _split_at_line_breaks(analysis.newline_parts)
         dups, dup_chars = duplicate_elements(lines)
         out["dup_line_frac"] = dups / len(lines)
         out["dup_line_char_frac"] = dup_chars / size
@@ -124,6 +124,17 @@ class GopherRepetition(HeuristicStage):
             if above(signals[f"dup_{n}_gram_char_frac"], limit):
                 return f"dup_{n}_gram"
         return None
+
+
+def _split_at_line_breaks(parts: list[str]) -> list[str]:
+    """`re.split(r"\\n+", text)` from `text.split("\\n")` (`parts`): runs of line breaks are one break, so only the
+    first and last parts (before the first break, after the last) may be empty."""
+    lines = [part for part in parts if part]
+    if not parts[0]:
+        lines.insert(0, "")
+    if len(parts) > 1 and not parts[-1]:
+        lines.append("")
+    return lines
 
 
 DEFAULT_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
