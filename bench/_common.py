@@ -111,8 +111,8 @@ def _tree(table: dict[int, _ProcSample], roots: set[int]) -> set[int]:
 class Usage:
     """What one command cost: wall seconds, CPU seconds of its whole process tree (user + system: the larger of the
     kernel's accounting of every process waited for and the sampled sum over the live tree), the peak resident
-    memory of the tree (sampled), and the
-    machine's 1-minute load average during the run (sampled; it includes this command's own processes)."""
+    memory of the tree (sampled), and the machine's 1-minute load average during the run (sampled; it includes
+    this command's own processes)."""
 
     returncode: int
     wall_seconds: float
@@ -226,8 +226,8 @@ def measure_command(
         stdout, stderr = out.read(), err.read()
     # Two lower bounds of the tree's CPU: the kernel's rusage misses a descendant reaped by a process outside the
     # tree or never reaped by anyone this process saw; the samples miss what ran between the last sample and a
-    # death. Long Spark runs lose Python workers' CPU from the rusage (a 100k-document web_en run: 255 CPU s),
-    # so the larger of the two is the figure.
+    # death. Long Spark runs lose Python workers' CPU from the rusage (a 100k-document web_en run: 265 CPU s by
+    # the rusage, 551 sampled), so the larger of the two is the figure.
     sampled = timeline[-1][1] if timeline else 0.0
     timeline.append((max(wall, timeline[-1][0] if timeline else 0.0), max(cpu, sampled)))
     return Usage(

@@ -28,12 +28,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bench._common import ROOT, machine, write_result
+from bench._common import machine, write_result
 from bench.pipeline_corpus import BUILD, real_documents, scaled_documents, write_jsonl
 from bench.pipeline_speed import run_web_en
 
 WORK = BUILD / "scaling"
-CONFIG = ROOT / "conf" / "web_en.yaml"
 SHARD = 50_000
 TARGET_FACTOR = 12.0
 
