@@ -40,6 +40,7 @@ from thresher.conf import PipelineConfig
 from thresher.core.records import Manifest, SegmentRecord, StageReport, StageStats
 from thresher.errors import ConfigError, InvariantError, ResumeError, ThresherError
 from thresher.input_listing import check_input_change, write_listing
+from thresher.interrupts import forget_interrupts, latch_interrupts, raise_if_interrupted
 from thresher.io.delta import DeltaStore, resolve_format
 from thresher.io.ingest import documents, ingest, quarantined
 from thresher.io.inputs import PlannedInput, fingerprint, plan_inputs
@@ -132,15 +133,23 @@ class Runner:
         self.config = config
         self.mode = config.run.mode
         self.layout = OutputLayout(config.run.output)
+        owns_session = spark is None and SparkSession.getActiveSession() is None
         self.spark = spark or get_spark(config.spark)
+        # In a session of its own (the command line), a Ctrl-C first silences the JVM's log: the jobs it cancels
+        # fail with errors and stack traces by design, which would bury the one-line resume hint.
+        latch_interrupts(self._silence_jvm_log if owns_session else None)
         require_spark_filesystems(self.spark, [config.run.output, *(p for i in config.inputs for p in i.path)])
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.run.batch_size))
         self.store = DeltaStore(self.spark, resolve_format(self.spark, config.run.table_format))
         self.checkpoints = Checkpoints(self.layout, self.store)
 
+    def _silence_jvm_log(self) -> None:
+        self.spark.sparkContext.setLogLevel("OFF")
+
     # -- the run ---------------------------------------------------------------------------------------------
 
     def run(self, until: str | None = None) -> RunResult:
+        forget_interrupts()
         planned = plan_inputs(self.spark, self.config.inputs)
         plan = make_plan(self.config, fingerprint(planned))
         last = plan.segment_of(until) if until is not None else None
@@ -165,6 +174,7 @@ class Runner:
             segment_input = documents(ingested)
             stage_index = 1
             for step, segment in zip(steps[1:], plan.segments, strict=True):
+                raise_if_interrupted()
                 checkpoint = self._segment(
                     step, segment, segment_input, stage_index, passed, manifest, reused, plan.stages_before(segment)
                 )
@@ -176,6 +186,7 @@ class Runner:
                 segment_input = self._passed_on(checkpoint, segment)
                 if segment == last:
                     break
+            raise_if_interrupted()
             if last is None:
                 totals = self._finalize(plan, ingested, segment_input, manifest)
             else:
