@@ -135,16 +135,20 @@ class Runner:
         self.layout = OutputLayout(config.run.output)
         owns_session = spark is None and SparkSession.getActiveSession() is None
         self.spark = spark or get_spark(config.spark)
-        # In a session of its own (the command line), a Ctrl-C first silences the JVM's log: the jobs it cancels
-        # fail with errors and stack traces by design, which would bury the one-line resume hint.
-        latch_interrupts(self._silence_jvm_log if owns_session else None)
+        latch_interrupts(lambda: self._cancel_jobs(silence_log=owns_session))
         require_spark_filesystems(self.spark, [config.run.output, *(p for i in config.inputs for p in i.path)])
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.run.batch_size))
         self.store = DeltaStore(self.spark, resolve_format(self.spark, config.run.table_format))
         self.checkpoints = Checkpoints(self.layout, self.store)
 
-    def _silence_jvm_log(self) -> None:
-        self.spark.sparkContext.setLogLevel("OFF")
+    def _cancel_jobs(self, silence_log: bool) -> None:
+        """On Ctrl-C (from a thread of its own: see thresher.interrupts): cancel the running Spark jobs, in a
+        session of thresher's own silencing the JVM's log first (cancelled jobs fail with stack traces by design,
+        which would bury the one-line resume hint)."""
+        context = self.spark.sparkContext
+        if silence_log:
+            context.setLogLevel("OFF")
+        context.cancelAllJobs()
 
     # -- the run ---------------------------------------------------------------------------------------------
 
