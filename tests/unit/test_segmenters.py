@@ -144,3 +144,62 @@ def test_lao_and_khmer_udhr_pass_fineweb2_word_rules_only_when_segmented(code: s
         reasons[mode] = {s.id: row_out[s.id]["reason"] for s in stages if not row_out[s.id]["keep"]}
     assert reasons["characters"]["gopher_quality"] == "short_mean_word_length"
     assert reasons["dictionary"] == {}
+
+
+def _random_khmer_strings(count: int, seed: int) -> list[str]:
+    """Strings of Khmer letters, signs and digits mixed with Latin, digits, punctuation, spaces and zero-width
+    spaces: every path of khmer-nltk's clean-up and cluster rules."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = [chr(c) for c in range(0x1780, 0x17FA)] + list("abcXYZ019 .,?-\u200b\n\u2028៕។") + ["é", "İ", "ǅ"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90))) for _ in range(count)]
+
+
+@needs_segmenters
+def test_khmer_words_are_khmer_nltks() -> None:
+    from khmernltk import word_tokenize
+
+    from thresher.text.khmer import khmer_tokens
+
+    written = [
+        "ខ្ញុំចូលចិត្តញ៉ាំបាយ\u200bណាស់ Python 2024",
+        "មនុស្សទាំងអស់កើតមកមានសេរីភាព និងសមភាពក្នុងសេចក្ដីថ្លៃថ្នូរ និងសិទ្ធិ។",
+        "ថ្ងៃទី ១០ ខែធ្នូ ឆ្នាំ១៩៤៨ health.com.kh",
+        "",
+        "   ",
+    ]
+    for text in written + _random_khmer_strings(1500, seed=7):
+        assert khmer_tokens(text) == word_tokenize(text, return_tokens=True), repr(text)
+
+
+@needs_segmenters
+def test_khmer_model_loads_without_scikit_learn() -> None:
+    # khmer-nltk's own loader unpickles a scikit-learn estimator (~1.3 CPU s of imports per Python worker).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from thresher.text.khmer import khmer_tokens; "
+        "assert khmer_tokens('ខ្ញុំចូលចិត្ត') == ['ខ្ញុំ', 'ចូលចិត្ត'], khmer_tokens('ខ្ញុំចូលចិត្ត'); "
+        "print(sorted(m for m in ('sklearn', 'scipy', 'sklearn_crfsuite') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@needs_segmenters
+def test_khmer_model_attributes_cover_every_attribute_the_tagger_uses() -> None:
+    # Leaving out the attributes the model does not know must change no label: compare with all of them.
+    from khmernltk.utils.data import cleanup_str, seg_kcc
+
+    from thresher.text.khmer import _attributes, _tagger
+
+    tagger, known = _tagger()
+    assert known is not None and len(known["kcc"]) > 1000 and "BOS" in known
+    for text in _random_khmer_strings(300, seed=11):
+        clusters = seg_kcc(cleanup_str(text))
+        if clusters:
+            filtered, everything = _attributes(clusters, known), _attributes(clusters, None)
+            assert all(set(f) <= set(e) for f, e in zip(filtered, everything, strict=True))
+            assert tagger.tag(filtered) == tagger.tag(everything)

@@ -8,7 +8,7 @@
 | Thai (th) | pythainlp | newmm, maximal matching on its Thai word list (pure Python, ~65 MB installed) |
 | Korean (ko) | kiwipiepy + kiwipiepy_model | Kiwi's morphological analyser (C++, its model ~105 MB installed) |
 | Lao (lo) | laonlp | pythainlp's newmm on laonlp's Lao word list (pure Python, 13 MB installed; ~1.5 CPU s per MB) |
-| Khmer (km) | khmer-nltk | a CRF over character clusters (~9 CPU s per MB; 2.3 CPU s to load once per process) |
+| Khmer (km) | khmer-nltk | a CRF over character clusters, run by thresher.text.khmer (same words; 0.3 CPU s to load) |
 
 Korean is written with spaces, but between phrases (a noun and its particles, a verb stem and its endings): FineWeb-2
 counts Korean words with Kiwi's morphemes, and its Korean stop words are particles and endings (의, 는, 을, 다, ...)
@@ -17,12 +17,12 @@ morphemes (as FineWeb-2's tokenizer takes them: a contracted syllable that holds
 
 Lao and Khmer use the segmenters FineWeb-2's tokenizers use (datatrove: laonlp, khmer-nltk); both ship their
 word list or model in the wheel and never touch the network. khmer-nltk's model is a pickled sklearn-crfsuite
-CRF: it brings scikit-learn and SciPy (~220 MB installed), imported with it. Burmese and Tibetan have none here and
-count one word per character (Tibetan: per syllable): pyidaungsu, the PyPI Burmese segmenter, depends on `fasttext`
-or `fasttext-numpy2-wheel`, either of which replaces the `fasttext` module of the pinned fasttext-community
-(language ID), imports fastText at import time and was last released in 2021 (its numpy-2 fork in 2024); botok
-(Tibetan) ships no dictionary and downloads it from GitHub on first use. `segmentation: characters` counts one
-word per character in every language written without spaces.
+CRF: the package brings scikit-learn and SciPy (~220 MB installed), which thresher.text.khmer does not import.
+Burmese and Tibetan have none here and count one word per character (Tibetan: per syllable): pyidaungsu, the PyPI
+Burmese segmenter, depends on `fasttext` or `fasttext-numpy2-wheel`, either of which replaces the `fasttext` module
+of the pinned fasttext-community (language ID), imports fastText at import time and was last released in 2021 (its
+numpy-2 fork in 2024); botok (Tibetan) ships no dictionary and downloads it from GitHub on first use.
+`segmentation: characters` counts one word per character in every language written without spaces.
 A segmenter is loaded once per process; a missing package is an error naming the extra, never a silent fallback.
 """
 
@@ -128,15 +128,15 @@ def segmenter(name: str) -> Callable[[str], list[str]]:
     if name == "km":
         import logging
 
-        from khmernltk import word_tokenize as khmer_words
+        import khmernltk.utils.log_utils  # noqa: F401  (sets its logger to DEBUG on import: noise per worker)
 
-        # khmer-nltk sets its logger to DEBUG on import and logs its model's load (on first use) to stderr: noise
-        # once per worker process.
+        from thresher.text.khmer import khmer_tokens
+
         logging.getLogger("khmer-nltk").setLevel(logging.WARNING)
 
         def khmer(text: str) -> list[str]:
             # Khmer marks optional word breaks with zero-width spaces, which str.strip() keeps.
-            return [w for w in khmer_words(text, return_tokens=True) if w.strip().strip("\u200b")]
+            return [w for w in khmer_tokens(text) if w.strip().strip("\u200b")]
 
         return khmer
     raise ValueError(f"no word segmenter named {name!r}; known: {', '.join(PACKAGES)}")
