@@ -26,7 +26,7 @@ from thresher.stages.base import GlobalStage, StageContext, StageParams, StageRe
 from thresher.stages.fused import count_words
 from thresher.stages.registry import register
 from thresher.text.normalize import UnicodeForm, normalize_text
-from thresher.text.refine import fix_mojibake, line_hash, remove_lines
+from thresher.text.refine import fix_mojibake, line_hashes, remove_lines
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -66,7 +66,7 @@ class _Prepare:
                 repaired = _repaired(text) if p.fix_mojibake else text
                 new, _ = normalize_text(repaired, p.form, True, p.collapse_spaces, p.max_blank_lines)
                 texts.append(new)
-                hashes.append([line_hash(line) for line in new.split("\n")] if p.min_docs else None)
+                hashes.append(line_hashes(new) if p.min_docs else None)
                 fixed.append(repaired != text)
                 lengths.append(len(text))
                 words.append(count_words(text))
