@@ -140,3 +140,37 @@ def test_mojibake_check_finds_what_the_alternation_finds() -> None:
     if (SHARED / "dolma_cc_2019_30_raw.jsonl").exists():
         for text in _real_texts():
             assert (_SUSPECT.search(text) is None) == (SUSPECT_ALTERNATION.search(text) is None)
+
+
+def test_phone_and_ip_redaction_is_a_scan_with_the_patterns() -> None:
+    # redact_pii looks for phones only where a candidate can start and for IPv4 only in texts of its shape: the
+    # same result as substituting with the patterns over the whole text.
+    from thresher.stages.quality.pii import IPV4, PHONE, PiiParams, _is_phone, redact_phones, redact_pii
+
+    def reference_phones(text: str) -> tuple[str, int]:
+        found = 0
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal found
+            if _is_phone(match.group(0)):
+                found += 1
+                return "<PHONE_NUMBER>"
+            return match.group(0)
+
+        return PHONE.sub(replace, text), found
+
+    rng = random.Random(13)
+    pieces = ["0", "1", "5", "9", "42", "555", "1234", "2019", "\u0663", " ", ".", "-", "/", "(", ")", "+", "a", "x"]
+    pieces += ["+1 ", "(030) ", "06 12 34 56 78", "192.168.", "10.0.0.1", "\n", ",", "_"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 25))) for _ in range(20_000)]
+    phones = ips = 0
+    for text in texts:
+        expected = reference_phones(text)
+        assert redact_phones(text, "<PHONE_NUMBER>") == expected, repr(text)
+        phones += expected[1]
+        ip_text, counts = redact_pii(text, PiiParams(redact=["ip"]))
+        reference_ip, reference_count = IPV4.subn("<IP_ADDRESS>", text) if "." in text else (text, 0)
+        if "::" not in text and text.count(":") < 7:
+            assert (ip_text, counts["ips"]) == (reference_ip, reference_count), repr(text)
+        ips += counts["ips"]
+    assert phones > 100 and ips > 100
