@@ -48,6 +48,15 @@ def _quality_speed(r: dict) -> str:
     )
 
 
+def _row_costs(r: dict) -> str:
+    costs = r["cpu_ms_per_document"]
+    return (
+        f"CPU ms per document ({r['documents']:,} distinct, {r['mean_chars']:,.0f} chars): rules' pass "
+        f"{costs['fused']:.2f}, refine preparation {costs['refine_preparation']:.2f}, pii {costs['pii']:.2f}, "
+        f"language {costs['language']:.2f}"
+    )
+
+
 def _pipeline_speed(r: dict) -> str:
     mine, theirs, corpus = r["thresher"], r["datatrove"], r["corpus"]
     return (
@@ -200,6 +209,7 @@ BENCHMARKS = (
     Benchmark("lm_perplexity", (), _lm_perplexity),
     Benchmark("ingest_speed", ("--mb", "150"), _ingest_speed),
     Benchmark("stats_overhead", ("--docs", "3000"), _stats_overhead),
+    Benchmark("row_costs", ("--docs", "4000"), _row_costs),
 )
 
 
