@@ -5,9 +5,10 @@ the features built without the package's per-call overheads. The words are the s
 Why not call `word_tokenize`: on UDHR text half of its time goes to building each cluster's feature dictionary,
 where every neighbour's type is recomputed for each of the up to seven clusters that see it, and its model is a
 pickled sklearn-crfsuite estimator whose loading imports scikit-learn and SciPy (~1.3 CPU s per Python worker) only
-to hand crfsuite the model's bytes. Here each cluster's type is computed once per call, and the bytes are read
-from the same pickle by an unpickler that knows only the three classes it holds, then given to python-crfsuite's
-tagger directly.
+to hand crfsuite the model's bytes. Here each cluster's type is computed once per call, the features are built a
+column at a time, those the model does not know are left out before the tagger looks them up (unknown lookups were
+most of the tagger's time), and the bytes are read from the same pickle by an unpickler that knows only the three
+classes it holds, then given to python-crfsuite's tagger directly.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def _attributes(clusters: list[str], known: dict[str, frozenset[str]] | None) ->
     # a comprehension per column costs a fraction of a loop over positions and features.
     columns = [
         [prefix + v if v in values else None for v in sources[source][3 + offset : 3 + offset + count]]
-        for prefix, values, source, offset in _known_features()
+        for prefix, values, source, offset in _value_features(every_attribute=known is None)
     ]
     columns += [
         [name if flag else None for flag in sources["ns"][3 + offset : 3 + offset + count]]
@@ -173,10 +174,11 @@ def _attributes(clusters: list[str], known: dict[str, frozenset[str]] | None) ->
 
 
 @cache
-def _known_features() -> list[tuple[str, Any, Any, int]]:
-    """(prefix, known values, source, offset) of each value feature the model knows."""
+def _value_features(every_attribute: bool) -> list[tuple[str, Any, Any, int]]:
+    """(prefix, known values, source, offset) of each value feature the model knows, or of every one with values
+    that let any attribute through."""
     known = _tagger()[1]
-    if known is None:
+    if every_attribute or known is None:
         return [(name + ":", _Everything(), source, offset) for name, source, offset in _VALUE_FEATURES]
     return [(name + ":", known[name], source, offset) for name, source, offset in _VALUE_FEATURES if name in known]
 
