@@ -40,22 +40,13 @@ def _best_cpu_ms_per_document(work: Callable[[], Any], documents: int, rounds: i
 def refine_preparation(docs: list[dict[str, Any]]) -> Callable[[], Any]:
     """refine's per-document work before the corpus-wide line counts: its `_Prepare` over one Arrow batch."""
     import pyarrow as pa
-    from pyspark.sql.types import ArrayType, BooleanType, LongType, StringType, StructField, StructType
+    from pyspark.sql.types import StringType, StructField, StructType
 
-    from thresher.stages.quality.refine import RefineParams, _Prepare
+    from thresher.stages.quality.refine import RefineParams, _Prepare, prepared_fields
 
     batch = pa.RecordBatch.from_pylist([{"doc_id": d["doc_id"], "text": d["text"]} for d in docs])
-    prepared = StructType(
-        [
-            StructField("doc_id", StringType()),
-            StructField("text", StringType()),
-            StructField("chars_before", LongType()),
-            StructField("words_before", LongType()),
-            StructField("line_hashes", ArrayType(LongType())),
-            StructField("fixed", BooleanType()),
-        ]
-    )
-    prepare = _Prepare(RefineParams(), prepared)
+    schema = prepared_fields(StructType([StructField("doc_id", StringType()), StructField("text", StringType())]))
+    prepare = _Prepare(RefineParams(), schema)
     return lambda: list(prepare(iter([batch])))
 
 

@@ -131,10 +131,11 @@ class _Everything:
         return value is not None
 
 
-def _attributes(clusters: list[str], known: dict[str, frozenset[str]] | None) -> list[list[str]]:
+def _attributes(clusters: list[str], every_attribute: bool = False) -> list[list[str]]:
     """khmer-nltk's `create_kcc_features` as crfsuite reads them (`name:value`; a true flag is its bare name, a false
-    one weighs 0), without the attributes the model does not know (`known`; None: all of them): the tagger would look
-    each one up and skip it, and those lookups took most of its time."""
+    one weighs 0), without the attributes the model does not know (unless `every_attribute`, or the model's attributes
+    could not be read): the tagger would look each one up and skip it, and those lookups took most of its time."""
+    known = None if every_attribute else _tagger()[1]
     kcc_type, is_no_space = _cluster_kinds()
     kinds: dict[str, tuple[str, bool]] = {}
     for cluster in clusters:
@@ -190,8 +191,7 @@ def khmer_tokens(text: str) -> list[str]:
     clusters = seg_kcc(cleanup_str(text))
     if not clusters:
         return []
-    tagger, known = _tagger()
-    labels = tagger.tag(_attributes(clusters, known))
+    labels = _tagger()[0].tag(_attributes(clusters))
     tokens: list[str] = []
     for index, (cluster, label) in enumerate(zip(clusters, labels, strict=True)):
         if label == "1" or index == 0:

@@ -51,7 +51,10 @@ def line_key(line: str) -> str:
 
 def line_hash(line: str) -> int | None:
     """Signed 64-bit hash of the line's key; None for lines with an empty key (blank or only punctuation)."""
-    key = line_key(line)
+    return _key_hash(line_key(line))
+
+
+def _key_hash(key: str) -> int | None:
     if not key:
         return None
     value = xxhash.xxh64_intdigest(key.encode("utf-8", "surrogatepass"))
@@ -63,15 +66,7 @@ def line_hashes(text: str) -> list[int | None]:
     line: casefolding, digits and punctuation never cross or remove a \\n, and str.split() splits on exactly the
     whitespace `\\s` matches."""
     keys = _NOT_WORD.sub("", _DIGIT.sub("0", text.casefold())).split("\n")
-    hashes: list[int | None] = []
-    for line in keys:
-        key = " ".join(line.split())
-        if not key:
-            hashes.append(None)
-            continue
-        value = xxhash.xxh64_intdigest(key.encode("utf-8", "surrogatepass"))
-        hashes.append(value - (1 << 64) if value >= 1 << 63 else value)
-    return hashes
+    return [_key_hash(" ".join(line.split())) for line in keys]
 
 
 def remove_lines(text: str, hashes: list[int | None], drop: Collection[int]) -> tuple[str, int]:

@@ -51,6 +51,19 @@ class RefineParams(StageParams):
     min_docs: int = Field(default=10, ge=0)
 
 
+def prepared_fields(schema: StructType) -> StructType:
+    """The columns `_Prepare` yields: the input's, then the helper columns of the line pass."""
+    return StructType(
+        [
+            *schema.fields,
+            StructField(_TEXT_BEFORE, LongType()),
+            StructField(_WORDS_BEFORE, LongType()),
+            StructField(_HASHES, ArrayType(LongType())),
+            StructField(_FIXED, BooleanType()),
+        ]
+    )
+
+
 class _Prepare:
     """mapInArrow: repair and normalize the text, hash its lines."""
 
@@ -147,15 +160,7 @@ class Refine(GlobalStage):
     def apply(self, df: DataFrame, ctx: StageContext) -> tuple[DataFrame, StageReport]:
         report = StageReport()
         p = self.params
-        prepared_schema = StructType(
-            [
-                *df.schema.fields,
-                StructField(_TEXT_BEFORE, LongType()),
-                StructField(_WORDS_BEFORE, LongType()),
-                StructField(_HASHES, ArrayType(LongType())),
-                StructField(_FIXED, BooleanType()),
-            ]
-        )
+        prepared_schema = prepared_fields(df.schema)
         # Materialized: the repaired text feeds both the line counts and the final pass (ftfy runs once).
         prepared = ctx.materialize(df.mapInArrow(_Prepare(p, prepared_schema), prepared_schema), "prepared")
         doc_lines = prepared.select(
