@@ -31,6 +31,7 @@ from pyspark.accumulators import AccumulatorParam
 
 from thresher.core.languages import UNDETERMINED_LANGUAGE
 from thresher.schema import DOC_ID, KEEP, REASON, REWRITTEN_TEXT, TEXT
+from thresher.text.word_counts import whitespace_word_counts
 
 # Reason counted for a document a stage dropped without giving one (the same as thresher.stats).
 UNSPECIFIED_REASON = "unspecified"
@@ -159,19 +160,16 @@ def _final_text_measures(
     batch: pa.RecordBatch, tokenizer: str | None
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], np.ndarray | None]:
     """(chars, words, tokens) of the text a checkpoint stores as its final text, as thresher.stats measures
-    it: code points, whitespace words (thresher.stages.fused.count_words), tokens (0 for a null text)."""
-    from thresher.stages.fused import count_words
-
+    it: code points, whitespace words (the count of thresher.stages.fused.count_words, taken on the Arrow column's
+    bytes), tokens (0 for a null text)."""
     column = batch.column(REWRITTEN_TEXT if REWRITTEN_TEXT in batch.schema.names else TEXT)
     chars = _ints(pc.utf8_length(column))
-    texts = column.to_pylist()
-    valid = np.array([t is not None for t in texts], dtype=bool)
-    words = (np.array([count_words(t) if t is not None else 0 for t in texts], dtype=np.int64), valid)
+    words = whitespace_word_counts(column)
     tokens = None
     if tokenizer is not None:
         from thresher.text.tokens import token_counter
 
-        tokens = np.asarray(token_counter(tokenizer).count(texts), dtype=np.int64)
+        tokens = np.asarray(token_counter(tokenizer).count(column.to_pylist()), dtype=np.int64)
     return chars, words, tokens
 
 
