@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from pyspark.sql.types import DoubleType, StringType, StructField
 
 from thresher.errors import ConfigError
+from thresher.models.fasttext_batch import BatchedFastText, supports
 from thresher.stages.base import ConfigPath, RowStage, StageParams, StageResult, worker_resource
 from thresher.stages.fused import DocBatch
 from thresher.stages.quality._codes import require_known_codes
@@ -128,17 +129,27 @@ class _Model:
 
         # fasttext prints a deprecation notice on load_model in some versions; the model is what we want.
         self._model = fasttext.load_model(path)
+        # A whole batch at once, each distinct word once (the same labels, ~1.5x less time on web pages), for
+        # the models that allows (lid.176.ftz, the default, among them); fastText itself for the others.
+        self._batched = BatchedFastText(self._model, path) if supports(self._model) else None
 
     def predict(self, texts: list[str]) -> tuple[list[str | None], list[float]]:
         cleaned = [" ".join(text.split()) for text in texts]
         present = [i for i, text in enumerate(cleaned) if text]
         languages: list[str | None] = [None] * len(texts)
         scores = [0.0] * len(texts)
-        if present:
-            labels, probabilities = self._model.predict([cleaned[i] for i in present], k=1)
-            for i, label, probability in zip(present, labels, probabilities, strict=True):
-                languages[i] = label[0].removeprefix("__label__") if label else None
-                scores[i] = min(float(probability[0]), 1.0) if len(probability) else 0.0
+        if not present:
+            return languages, scores
+        lines = [cleaned[i] for i in present]
+        if self._batched is not None:
+            top, probabilities = self._batched.predict(lines)
+        else:
+            labels, native = self._model.predict(lines, k=1)
+            top = [label[0] if label else None for label in labels]
+            probabilities = [float(p[0]) if len(p) else 0.0 for p in native]
+        for i, label, probability in zip(present, top, probabilities, strict=True):
+            languages[i] = label.removeprefix("__label__") if label else None
+            scores[i] = min(float(probability), 1.0)
         return languages, scores
 
 
