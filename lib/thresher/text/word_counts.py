@@ -12,6 +12,9 @@ _WIDE_SPACES = "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u
 # Each as the integer of its UTF-8 bytes (2 or 3 of them), the form `_mark_wide_spaces` compares.
 _WIDE_SPACE_KEYS = np.array([int.from_bytes(c.encode(), "big") for c in _WIDE_SPACES], dtype=np.int64)
 
+# Bytes counted at once (see whitespace_word_counts).
+_CHUNK = 1 << 20
+
 
 def whitespace_word_counts(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(words per text as int64, whether the text is not null); a null text counts 0 words."""
@@ -34,6 +37,21 @@ def whitespace_word_counts(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(n, dtype=np.int64), valid
     data = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
     offsets -= first
+    counts = np.empty(n, dtype=np.int64)
+    # Texts in groups of about _CHUNK bytes: the byte-wide temporaries stay in the cache (a 10,000-row batch of
+    # web pages holds ~45 MB; in one piece it took 3x longer per byte).
+    cuts = np.searchsorted(offsets, np.arange(_CHUNK, last - first, _CHUNK), side="right") - 1
+    bounds = np.unique(np.concatenate([[0], cuts[(cuts > 0) & (cuts < n)], [n]]))
+    for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        begin, end = int(offsets[low]), int(offsets[high])
+        counts[low:high] = _counts(data[begin:end], offsets[low : high + 1] - begin)
+    return counts, valid
+
+
+def _counts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Words of each text of `data` (UTF-8 bytes; text i spans offsets[i]:offsets[i + 1])."""
+    if not len(data):
+        return np.zeros(len(offsets) - 1, dtype=np.int64)
     # Byte classes by wrapping subtraction and comparison (numpy's SIMD loops; a 256-entry table lookup is ~3x
     # slower): \t..\r and U+001C..space.
     space = ((data - np.uint8(0x09)) <= 4) | ((data - np.uint8(0x1C)) <= 4)
@@ -45,12 +63,11 @@ def whitespace_word_counts(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     np.greater(space[:-1], space[1:], out=starts[1:])
     opening = offsets[:-1][offsets[:-1] < offsets[1:]]
     starts[opening] = ~space[opening]
-    counts = np.fromiter(
+    return np.fromiter(
         (np.count_nonzero(starts[a:b]) for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)),
         dtype=np.int64,
-        count=n,
+        count=len(offsets) - 1,
     )
-    return counts, valid
 
 
 def _mark_wide_spaces(data: np.ndarray, space: np.ndarray) -> None:
