@@ -7,8 +7,9 @@ The documents: `--docs` distinct documents generated from the shared real corpor
 generator of the scaling benchmark; ~4.5 KB each). Each stage runs alone over all of them, best of `--rounds`, each
 round with new word splitters (a piece of text is split once per round, as in a worker that sees these documents);
 `fused` is the six row stages of the rules' pass together as Spark runs them (words and lines computed once for
-all), in filter mode. Writes
-bench/results/row_costs.json.
+all), in filter mode; `lid_per_batch` and `lid_fasttext_predict` are the language stage's prediction alone,
+thresher's per-batch computation against fastText's own `predict` (the baseline) on the same cleaned texts in
+batches of 1,000. Writes bench/results/row_costs.json.
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ def refine_preparation(docs: list[dict[str, Any]]) -> Callable[[], Any]:
     return lambda: list(prepare(iter([batch])))
 
 
+def language_id(docs: list[dict[str, Any]], native: bool) -> Callable[[], Any]:
+    """The language stage's prediction over batches of 1,000 cleaned texts: thresher's per-batch computation
+    (`thresher.models.fasttext_batch`) or fastText's own `predict`, the baseline, on the same model file."""
+    from thresher.stages.quality.language import _Model, bundled_model_path
+
+    model = _Model(bundled_model_path())
+    lines = [" ".join(d["text"].split()) for d in docs]
+    batches = [[line for line in lines[i : i + 1000] if line] for i in range(0, len(lines), 1000)]
+    if native:
+        return lambda: [model._model.predict(batch, k=1) for batch in batches]
+    return lambda: [model._batched.predict(batch) for batch in batches]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=4000)
@@ -75,9 +89,13 @@ def main() -> None:
         lambda: run_row_stages(rules, docs, mode="filter"), len(docs), args.rounds
     )
     costs["refine_preparation"] = _best_cpu_ms_per_document(refine_preparation(docs), len(docs), args.rounds)
+    for name, native in (("lid_per_batch", False), ("lid_fasttext_predict", True)):
+        costs[name] = _best_cpu_ms_per_document(language_id(docs, native), len(docs), args.rounds)
     mean_chars = sum(len(d["text"]) for d in docs) / len(docs)
     for name, value in costs.items():
         print(f"{name:20s} {value:6.3f} CPU ms per document")
+    lid_ratio = costs["lid_fasttext_predict"] / costs["lid_per_batch"]
+    print(f"language ID per batch: {lid_ratio:.2f}x less CPU than fastText's own predict")
     path = write_result(
         "row_costs",
         {"documents": len(docs), "mean_chars": mean_chars, "cpu_ms_per_document": costs, "machine": machine()},

@@ -53,7 +53,8 @@ def _row_costs(r: dict) -> str:
     return (
         f"CPU ms per document ({r['documents']:,} distinct, {r['mean_chars']:,.0f} chars): rules' pass "
         f"{costs['fused']:.2f}, refine preparation {costs['refine_preparation']:.2f}, pii {costs['pii']:.2f}, "
-        f"language {costs['language']:.2f}"
+        f"language {costs['language']:.2f} (its prediction {costs['lid_per_batch']:.2f} per batch vs "
+        f"{costs['lid_fasttext_predict']:.2f} through fastText's predict)"
     )
 
 
