@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import sys
 
@@ -51,3 +52,18 @@ def test_udhr_in_every_language() -> None:
         texts = [json.loads(line)["text"] for line in lines]
     counts, _ = whitespace_word_counts(pa.array(texts, pa.string()))
     assert counts.tolist() == _python_counts(texts).tolist()
+
+
+def test_value_bytes_of_every_layout() -> None:
+    from thresher.text.arrow_bytes import value_bytes
+
+    values = ["ab", None, "", "ü€", "xyz"]
+    for array in (pa.array(values, t) for t in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary())):
+        for piece, expected in ((array, values), (array[1:4], values[1:4])):
+            data, offsets = value_bytes(piece)
+            got = [data[a:b].tobytes().decode() for a, b in itertools.pairwise(offsets)]
+            assert got == [v or "" for v in expected]
+    data, offsets = value_bytes(pa.array([], pa.string()))
+    assert len(data) == 0 and offsets.tolist() == [0]
+    with pytest.raises(TypeError, match="string or binary"):
+        value_bytes(pa.array([1]))

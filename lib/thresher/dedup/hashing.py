@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from thresher.text.arrow_bytes import value_bytes
+
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _CHAIN = np.uint64(0x9E3779B97F4A7C15)
@@ -48,14 +50,11 @@ def xxh3_strings(values: pa.Array) -> np.ndarray:
     if len(values) == 0:
         return np.empty(0, dtype=np.uint64)
     encoded = pc.dictionary_encode(values)
-    dictionary = pc.cast(encoded.dictionary, pa.large_binary())
+    dictionary = encoded.dictionary
     # Slices of the data buffer, not to_pylist(): building a Python object per string through Arrow scalars
     # costs several times the hashing.
-    _, offsets_buffer, data_buffer = dictionary.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
-        dictionary.offset : dictionary.offset + len(dictionary) + 1
-    ]
-    data = data_buffer.to_pybytes() if data_buffer is not None else b""
+    data_bytes, offsets = value_bytes(dictionary)
+    data = data_bytes.tobytes()
     hash_of = xxhash.xxh3_64_intdigest
     distinct = np.fromiter(
         [hash_of(data[start:end]) for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)],

@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from thresher.text.arrow_bytes import value_bytes
+
 _LOG_EPSILON = 1e-5  # fastText's std_log(x) = log(x + 1e-5)
 _GATHER = 65536  # tokens whose rows are gathered at once when averaging (16 float64 each: ~8 MB)
 _MAX_DENSE_BYTES = 512 << 20  # a dense input matrix larger than this is not copied: fastText predicts itself
@@ -58,9 +60,8 @@ class _Dictionary:
             pairs = np.frombuffer(reader.take(8 * max(prune_size, 0)), dtype="<i4").reshape(-1, 2)
         self.vocabulary = vocabulary
         self.prune_size = prune_size
-        order = np.argsort(pairs[:, 0], kind="stable")
-        self.pruned_buckets = pairs[order, 0].astype(np.int64)
-        self.pruned_rows = pairs[order, 1].astype(np.int64)
+        # (bucket, row among the kept n-gram rows) of each bucket a pruned model kept
+        self._pruned = pairs
 
     def bucket_rows(self, buckets: int) -> np.ndarray:
         """The input row of each n-gram bucket, -1 for a bucket that has none (pruned away)."""
@@ -68,7 +69,7 @@ class _Dictionary:
         if self.prune_size < 0:  # not pruned: every bucket has its row
             return np.arange(nwords, nwords + buckets, dtype=np.int64)
         rows = np.full(buckets, -1, dtype=np.int32)
-        rows[self.pruned_buckets] = nwords + self.pruned_rows
+        rows[self._pruned[:, 0]] = nwords + self._pruned[:, 1]
         return rows
 
 
@@ -133,7 +134,8 @@ class BatchedFastText:
         self._minn, self._maxn, self._bucket = args.minn, args.maxn, args.bucket
         self._label_prefix = args.label
         self.labels: list[str] = model.get_labels()
-        self._dictionary = _Dictionary(path, len(model.get_words()))
+        nwords = len(model.get_words())
+        self._dictionary = _Dictionary(path, nwords)
         self._bucket_rows = self._dictionary.bucket_rows(self._bucket)
         # For a pruned model, which buckets have a row at all, one bit each.
         pruned = self._dictionary.prune_size >= 0
@@ -141,7 +143,7 @@ class BatchedFastText:
         # The input rows as dimensions x rows (each dimension contiguous, for the per-word sums); a quantized
         # model's rows are decoded once here.
         if model.is_quantized():
-            rows = len(model.get_words()) + max(self._dictionary.prune_size, 0)
+            rows = nwords + max(self._dictionary.prune_size, 0)
             decoded = np.array([model.get_input_vector(i) for i in range(rows)], dtype=np.float64)
             self._columns = np.ascontiguousarray(decoded.T)
         else:
@@ -320,12 +322,7 @@ def _label_paths(counts: np.ndarray) -> np.ndarray:
 
 def _bracketed_utf8(words: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of "<" + word + ">" for every word, concatenated, and where each ends."""
-    words = words.cast(pa.large_string()) if not pa.types.is_large_string(words.type) else words
-    _, offsets_buffer, data_buffer = words.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[words.offset : words.offset + len(words) + 1]
-    body = (
-        np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]] if data_buffer else np.zeros(0, np.uint8)
-    )
+    body, offsets = value_bytes(words)
     lengths = np.diff(offsets) + 2
     word_ends = np.cumsum(lengths)
     out = np.empty(int(word_ends[-1]), dtype=np.uint8)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from thresher.text.arrow_bytes import value_bytes
+
 # What str.split() splits on (Py_UNICODE_ISSPACE): ASCII \t \n \v \f \r, the separators U+001C..U+001F and space,
 # and these characters beyond ASCII, by their UTF-8 bytes.
 _WIDE_SPACES = "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
@@ -20,27 +22,17 @@ def whitespace_word_counts(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(words per text as int64, whether the text is not null); a null text counts 0 words."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    if pa.types.is_large_string(texts.type):
-        offset_type = np.int64
-    elif pa.types.is_string(texts.type):
-        offset_type = np.int32
-    else:
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         raise TypeError(f"whitespace_word_counts needs a string array, not {texts.type}")
     n = len(texts)
     valid = np.ones(n, dtype=bool) if texts.null_count == 0 else texts.is_valid().to_numpy(zero_copy_only=False)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), valid
-    _, offsets_buffer, data_buffer = texts.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[texts.offset : texts.offset + n + 1].astype(np.int64)
-    first, last = int(offsets[0]), int(offsets[-1])
-    if last == first:
+    data, offsets = value_bytes(texts)
+    if not len(data):
         return np.zeros(n, dtype=np.int64), valid
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
-    offsets -= first
     counts = np.empty(n, dtype=np.int64)
     # Texts in groups of about _CHUNK bytes: the byte-wide temporaries stay in the cache (a 10,000-row batch of
     # web pages holds ~45 MB; in one piece it took 3x longer per byte).
-    cuts = np.searchsorted(offsets, np.arange(_CHUNK, last - first, _CHUNK), side="right") - 1
+    cuts = np.searchsorted(offsets, np.arange(_CHUNK, len(data), _CHUNK), side="right") - 1
     bounds = np.unique(np.concatenate([[0], cuts[(cuts > 0) & (cuts < n)], [n]]))
     for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         begin, end = int(offsets[low]), int(offsets[high])
