@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -34,15 +35,19 @@ class WordSequence:
     flags: np.ndarray  # uint8
     cumulative: np.ndarray  # int64, cumulative[i] = characters of the first i words
     table: TokenTable
-    id_list: list[int]  # `ids` as Python ints: set operations on them beat numpy's on one document's words
 
     @classmethod
-    def of(cls, ids: list[int], table: TokenTable) -> WordSequence:
-        array = np.array(ids, dtype=np.int64)
+    def of(cls, ids: list[int] | np.ndarray, table: TokenTable) -> WordSequence:
+        array = np.asarray(ids, dtype=np.int64)
         lengths = table.lengths[array]
         cumulative = np.zeros(len(array) + 1, dtype=np.int64)
         np.cumsum(lengths, out=cumulative[1:])
-        return cls(array, lengths, table.flags[array], cumulative, table, ids)
+        return cls(array, lengths, table.flags[array], cumulative, table)
+
+    @cached_property
+    def id_list(self) -> list[int]:
+        """`ids` as Python ints: set operations on them beat numpy's on one document's words."""
+        return self.ids.tolist()
 
     def __len__(self) -> int:
         return len(self.ids)

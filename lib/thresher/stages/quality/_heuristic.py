@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from thresher.stages.base import RowStage, StageResult
 from thresher.stages.fused import DocBatch
 from thresher.stages.quality._language import PerLanguageParams, doc_languages
-from thresher.text.analysis import ANALYSIS_KEY, DocAnalysis
+from thresher.text.analysis import ANALYSIS_KEY, DocAnalysis, prepare_words
 from thresher.text.words import WordSplitter, word_splitter
 
 NEW_TEXT = "text"
@@ -21,6 +21,9 @@ class HeuristicStage(RowStage):
 
     Params: ClassVar[type[PerLanguageParams]]
     params: PerLanguageParams
+    # Whether `signals` reads the documents' words (`DocAnalysis.words`): they are then split for the whole batch
+    # at once before the first document is measured.
+    uses_words: ClassVar[bool] = True
 
     @abstractmethod
     def signals(self, analysis: DocAnalysis, splitter: WordSplitter, params: Any) -> dict[str, Any]:
@@ -39,14 +42,21 @@ class HeuristicStage(RowStage):
         texts: list[str] = []
         # A batch has few languages: look each one's parameters and splitter up once, not once per document.
         setups: dict[str, tuple[Any, WordSplitter]] = {}
+        for language in languages:
+            if language not in setups:
+                params = self.params.for_language(language)
+                setups[language] = (params, word_splitter(language, params.segmentation))
+        if self.uses_words:
+            by_splitter: dict[str, tuple[WordSplitter, list[DocAnalysis]]] = {}
+            for analysis, language in zip(analyses, languages, strict=True):
+                splitter = setups[language][1]
+                by_splitter.setdefault(splitter.name, (splitter, []))[1].append(analysis)
+            for splitter, group in by_splitter.values():
+                prepare_words(group, splitter)
         appends = [columns[name].append for name in names]
         signals_of, decide = self.signals, self.decide
         for analysis, language in zip(analyses, languages, strict=True):
-            setup = setups.get(language)
-            if setup is None:
-                params = self.params.for_language(language)
-                setup = setups[language] = (params, word_splitter(language, params.segmentation))
-            params, splitter = setup
+            params, splitter = setups[language]
             signals = signals_of(analysis, splitter, params)
             for name, append in zip(names, appends, strict=True):
                 append(signals[name])
