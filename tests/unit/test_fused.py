@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 from pyspark.sql.types import LongType, StructField
 
 from thresher.stages.base import RowStage, StageResult
-from thresher.stages.fused import STAGE_ERROR, DocBatch, FusedPass, count_words, run_row_stages
+from thresher.stages.fused import STAGE_ERROR, DocBatch, FusedPass, _PassState, count_words, run_row_stages
 from thresher.stages.length import Length, LengthParams
 from thresher.stages.normalize import Normalize
 
@@ -109,3 +110,13 @@ def test_annotate_mode_keeps_the_original_text_beside_the_rewritten_one() -> Non
     # A later pass goes on from the rewritten text, as a filter run would.
     again = run_row_stages([Pii(PiiParams(redact=["email"]))], annotated, mode="annotate")
     assert again[0]["text"] == docs[0]["text"] and again[0]["rewritten_text"] == "Write to [email] today."
+
+
+def test_word_counts_of_a_batch_equal_count_words_and_fall_back_for_texts_arrow_cannot_hold():
+    texts = ["", " a  b ", "one\u2003two\u3000three\x1cfour", "\U0001f600 x", "é"]
+    rows = run_row_stages([Length()], [{"text": t} for t in texts])
+    assert [r["length"]["words"] for r in rows] == [count_words(t) for t in texts] == [0, 2, 4, 2, 1]
+    state = _PassState(pa.RecordBatch.from_pylist([{"text": "x"}, {"text": "y"}]))
+    # A rewrite may leave a string that Arrow cannot encode (a lone surrogate): counted in Python instead.
+    state.texts = ["lone \ud800 surrogate", "two words"]
+    assert DocBatch(state, np.arange(2)).word_counts() == [3, 2]

@@ -20,6 +20,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from thresher.arrow_types import arrow_type
 from thresher.schema import REWRITTEN_TEXT, TEXT
 from thresher.stages.base import Mode, RowStage, StageResult
+from thresher.text.word_counts import whitespace_word_counts
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ _MISSING = object()
 # Reason recorded for a document on which a stage raised; the run goes on (one poison document must not
 # fail a job over billions), the count shows in stats and the exception in the executor log.
 STAGE_ERROR = "stage_error"
+# `DocBatch.per_doc` key of the documents' whitespace word counts (`count_words`).
+WORDS_KEY = "thresher.words"
 
 
 def count_words(text: str) -> int:
@@ -59,6 +62,22 @@ class DocBatch:
     def arrow(self, name: str) -> pa.Array:
         """Like `column`, as an Arrow array (no Python objects): for wide values such as embedding vectors."""
         return self._state.arrow(name).take(pa.array(self._rows, pa.int64()))
+
+    def word_counts(self) -> list[int]:
+        """`count_words` of each document, memoised like `per_doc`; those not yet known are counted together on
+        their UTF-8 bytes (`whitespace_word_counts`: the same counts, without a Python list per document)."""
+        cache = self._state.cache.setdefault(WORDS_KEY, [_MISSING] * self._state.size)
+        missing = [i for i in self._rows.tolist() if cache[i] is _MISSING]
+        if missing:
+            try:
+                counts = whitespace_word_counts(pa.array([self._state.texts[i] for i in missing], pa.large_string()))
+                values = counts[0].tolist()
+            except (UnicodeEncodeError, pa.ArrowException):
+                # A text Arrow cannot hold (a lone surrogate from a rewrite): counted in Python.
+                values = [count_words(self._state.texts[i]) for i in missing]
+            for i, value in zip(missing, values, strict=True):
+                cache[i] = value
+        return [cache[i] for i in self._rows.tolist()]
 
     def per_doc(self, key: str, fn: Callable[[str], T]) -> list[T]:
         """`fn(text)` for each document, computed once per document and shared by all stages of the pass
@@ -208,7 +227,7 @@ class FusedPass:
             after = list(result.text) if result.text is not None else before
             fields["chars_before"] = [len(t) for t in before]
             fields["chars_after"] = [len(t) for t in after]
-            fields["words_before"] = view.per_doc("thresher.words", count_words)
+            fields["words_before"] = view.word_counts()
             if self.tokenizer is not None:
                 from thresher.text.tokens import token_counter
 
@@ -219,7 +238,7 @@ class FusedPass:
                 tokens_after[changed] = counter.count([after[i] for i in changed])
                 fields["tokens_before"], fields["tokens_after"] = tokens_before, tokens_after
             state.rewrite(rows, after)
-            fields["words_after"] = DocBatch(state, rows).per_doc("thresher.words", count_words)
+            fields["words_after"] = DocBatch(state, rows).word_counts()
         struct = _struct_array(stage.result_type(), fields, rows, state.size)
         return struct, keep
 

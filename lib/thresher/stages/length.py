@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from pyspark.sql.types import LongType, StructField
 
 from thresher.stages.base import RowStage, StageResult
-from thresher.stages.fused import DocBatch, count_words
+from thresher.stages.fused import DocBatch
 from thresher.stages.quality._language import LanguageOverrides, doc_languages
 from thresher.stages.registry import register
 
@@ -62,7 +62,7 @@ class Length(RowStage):
 
     def process(self, batch: DocBatch) -> StageResult:
         chars = [len(t) for t in batch.texts]
-        words = batch.per_doc("thresher.words", count_words)
+        words = batch.word_counts()
         languages = doc_languages(batch, self.params.default_language)
         reasons = [
             length_decision(c, w, self.params.for_language(language))

@@ -11,7 +11,7 @@ from pyspark.sql.types import DoubleType, LongType, StructField
 
 from thresher.io import fs
 from thresher.stages.base import ConfigPath, RowStage, StageParams, StageResult, worker_resource
-from thresher.stages.fused import DocBatch, count_words
+from thresher.stages.fused import DocBatch
 from thresher.stages.models.params import fingerprint_with_model, require_modules, required_classifier
 from thresher.stages.models.quality import fasttext_classifier
 from thresher.stages.quality.badwords import bundled_list, load_pattern
@@ -82,7 +82,7 @@ class Toxicity(RowStage):
         p = self.params
         pattern = self._pattern()
         flagged = np.array([len(pattern.findall(t.lower())) if pattern else 0 for t in batch.texts], dtype=np.int64)
-        ratio = flagged / np.maximum(1, np.array(batch.per_doc("thresher.words", count_words)))
+        ratio = flagged / np.maximum(1, np.array(batch.word_counts()))
         scores = fasttext_classifier(p.model).predict(batch.texts) if p.model is not None else None
         reasons: list[str | None] = []
         for i in range(len(batch)):
