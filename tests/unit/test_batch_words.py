@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.conftest import shared_corpus
-from thresher.text.analysis import DocAnalysis, prepare_words
+from thresher.text.analysis import DocAnalysis, prepare_line_piece_counts, prepare_words
 from thresher.text.batch_words import split_batch, whitespace_free_strings
 from thresher.text.words import word_splitter
 
@@ -83,6 +83,10 @@ def test_prepared_analyses_equal_the_lazy_ones() -> None:
     lazy = [DocAnalysis(text) for text in texts]
     prepared = [DocAnalysis(text) for text in texts]
     prepare_words(prepared, splitter)
+    prepare_line_piece_counts(prepared)
+    assert [a.line_piece_counts for a in prepared] == [
+        [len(line.split()) for line in text.splitlines()] for text in texts
+    ]
     for one, other in zip(lazy, prepared, strict=True):
         expected, got = one.words(splitter), other.words(splitter)
         for field in ("ids", "lengths", "flags", "cumulative"):
@@ -113,3 +117,17 @@ def test_the_udhr_in_every_language() -> None:
         assert _as_strings(_batched(texts, language), language) == _as_strings(
             _per_document(texts, language), language
         )
+
+
+def test_the_space_token_check_agrees_with_its_patterns_on_every_code_point() -> None:
+    from thresher.text.sentences import _SPACE_TOKEN, _SPACE_TOKEN_AFTER_TERMINAL, has_space_tokens
+
+    def by_the_patterns(line: str) -> bool:
+        text = line.strip()
+        return _SPACE_TOKEN.search(text) is not None and _SPACE_TOKEN_AFTER_TERMINAL.search(text) is not None
+
+    lines = [f"a.{chr(c)}b " for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    lines += ["a.  b", "a. b", "a!\u3000b", " a. b ", "a.\tb"]
+    wrong = [line for line in lines if has_space_tokens(line) != by_the_patterns(line)]
+    assert not wrong, wrong[:5]
+    assert sum(map(has_space_tokens, lines)) > 20

@@ -1,15 +1,17 @@
 """Per-document analysis shared by the heuristic quality stages of one fused pass.
 
 A `DocAnalysis` is created once per document (`DocBatch.per_doc(ANALYSIS_KEY, DocAnalysis)`) and computes
-what several rule sets need on first use only: the lines and their whitespace-separated pieces, the words (per
-word splitter) as token-id arrays with their lengths and flags, and the number of sentences of each line.
-Stages that rewrite text make the fused pass build a fresh one for the new text.
+what several rule sets need on first use only: the lines and how many whitespace-separated pieces each has, the
+words (per word splitter) as token-id arrays with their lengths and flags, and the number of sentences of each
+line. Stages that rewrite text make the fused pass build a fresh one for the new text. `prepare_words` and
+`prepare_line_piece_counts` compute the words and the pieces of many documents at once (see `batch_words`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +19,7 @@ import pyarrow as pa
 from thresher.text.batch_words import split_batch
 from thresher.text.repetition import WordSequence
 from thresher.text.sentences import sentences_per_line
+from thresher.text.word_counts import whitespace_word_counts
 from thresher.text.words import WordSplitter
 
 ANALYSIS_KEY = "thresher.analysis"
@@ -24,7 +27,7 @@ ANALYSIS_KEY = "thresher.analysis"
 
 class DocAnalysis:
     __slots__ = (
-        "_line_pieces",
+        "_line_piece_counts",
         "_line_sentences",
         "_lines",
         "_newline_parts",
@@ -37,7 +40,7 @@ class DocAnalysis:
         self.text = text
         self._lines: list[str] | None = None
         self._newline_parts: list[str] | None = None
-        self._line_pieces: list[list[str]] | None = None
+        self._line_piece_counts: list[int] | None = None
         self._sequences: dict[str, WordSequence] = {}
         self._tokens_per_piece: dict[str, np.ndarray] = {}
         self._line_sentences: dict[str, np.ndarray] = {}
@@ -57,17 +60,18 @@ class DocAnalysis:
         return self._newline_parts
 
     @property
-    def line_pieces(self) -> list[list[str]]:
-        """`line.split()` of each line."""
-        if self._line_pieces is None:
-            self._line_pieces = [line.split() for line in self.lines]
-        return self._line_pieces
+    def line_piece_counts(self) -> list[int]:
+        """`len(line.split())` of each line."""
+        if self._line_piece_counts is None:
+            self._line_piece_counts = [len(line.split()) for line in self.lines]
+        return self._line_piece_counts
 
     def words(self, splitter: WordSplitter) -> WordSequence:
         """The document's words: line boundaries are whitespace, so the words of its lines in order."""
         sequence = self._sequences.get(splitter.name)
         if sequence is None:
-            tokens = splitter.split_pieces(list(chain.from_iterable(self.line_pieces)))
+            # Line boundaries are whitespace: the pieces of the lines, in order, are `text.split()`.
+            tokens = splitter.split_pieces(self.text.split())
             sequence = WordSequence.of(list(chain.from_iterable(tokens)), splitter.table)
             self._sequences[splitter.name] = sequence
             self._tokens_per_piece[splitter.name] = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
@@ -80,7 +84,7 @@ class DocAnalysis:
         if found is None:
             words = self.words(splitter)
             tokens_per_piece = self._tokens_per_piece[splitter.name]
-            piece_ends = np.cumsum([len(pieces) for pieces in self.line_pieces], dtype=np.int64)
+            piece_ends = np.cumsum(self.line_piece_counts, dtype=np.int64)
             token_ends = np.concatenate([[0], np.cumsum(tokens_per_piece)])[piece_ends]
             tokens_per_line = np.diff(np.concatenate([[0], token_ends]))
             found = sentences_per_line(words.flags, tokens_per_line)
@@ -114,3 +118,21 @@ def prepare_words(analyses: Sequence[DocAnalysis], splitter: WordSplitter) -> No
             batch.table,
         )
         analysis._tokens_per_piece[splitter.name] = batch.tokens_per_piece[piece_offsets[i] : piece_offsets[i + 1]]
+
+
+def prepare_line_piece_counts(analyses: Sequence[DocAnalysis]) -> None:
+    """Compute `line_piece_counts` of every document of `analyses` that has not got them yet, all together: every
+    line of every document counted on its UTF-8 bytes (`whitespace_word_counts`), not split into a list each."""
+    todo = [analysis for analysis in analyses if analysis._line_piece_counts is None]
+    if len(todo) < 2:
+        return
+    lines = list(map(attrgetter("lines"), todo))
+    try:
+        counts = whitespace_word_counts(pa.array(list(chain.from_iterable(lines)), pa.large_string()))[0].tolist()
+    except (UnicodeEncodeError, pa.ArrowException):
+        return
+    start = 0
+    for analysis, document_lines in zip(todo, lines, strict=True):
+        end = start + len(document_lines)
+        analysis._line_piece_counts = counts[start:end]
+        start = end

@@ -67,6 +67,10 @@ def has_space_tokens(text: str) -> bool:
     """Whether `text` may have whitespace runs that change the sentence splitter's count (see above): only
     then does counting need `sentence_tokens` rather than the words alone."""
     text = text.strip()
+    # Every whitespace character but the space is non-printable (Unicode's Separator and Other categories): without
+    # one and without two spaces in a row, `_SPACE_TOKEN` cannot match (a C scan instead of the regex).
+    if "  " not in text and text.isprintable():
+        return False
     return _SPACE_TOKEN.search(text) is not None and _SPACE_TOKEN_AFTER_TERMINAL.search(text) is not None
 
 

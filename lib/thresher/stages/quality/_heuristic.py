@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from thresher.stages.base import RowStage, StageResult
 from thresher.stages.fused import DocBatch
 from thresher.stages.quality._language import PerLanguageParams, doc_languages
-from thresher.text.analysis import ANALYSIS_KEY, DocAnalysis, prepare_words
+from thresher.text.analysis import ANALYSIS_KEY, DocAnalysis, prepare_line_piece_counts, prepare_words
 from thresher.text.words import WordSplitter, word_splitter
 
 NEW_TEXT = "text"
@@ -24,6 +24,8 @@ class HeuristicStage(RowStage):
     # Whether `signals` reads the documents' words (`DocAnalysis.words`): they are then split for the whole batch
     # at once before the first document is measured.
     uses_words: ClassVar[bool] = True
+    # Whether it reads `DocAnalysis.line_piece_counts`: counted for the whole batch at once, likewise.
+    uses_line_pieces: ClassVar[bool] = False
 
     @abstractmethod
     def signals(self, analysis: DocAnalysis, splitter: WordSplitter, params: Any) -> dict[str, Any]:
@@ -53,6 +55,8 @@ class HeuristicStage(RowStage):
                 by_splitter.setdefault(splitter.name, (splitter, []))[1].append(analysis)
             for splitter, group in by_splitter.values():
                 prepare_words(group, splitter)
+        if self.uses_line_pieces:
+            prepare_line_piece_counts(analyses)
         appends = [columns[name].append for name in names]
         signals_of, decide = self.signals, self.decide
         for analysis, language in zip(analyses, languages, strict=True):

@@ -71,6 +71,7 @@ class C4Quality(HeuristicStage):
     id = "c4_quality"
     Params = C4QualityParams
     rewrites_text = True
+    uses_line_pieces = True
     params: C4QualityParams
 
     def signal_fields(self) -> list[StructField]:
@@ -103,11 +104,11 @@ class C4Quality(HeuristicStage):
         limit, min_words = p.max_word_length, p.min_words_per_line
         citations, terminal_punct = p.remove_citations, p.filter_no_terminal_punct
         lorem, javascript, curly = p.filter_lorem_ipsum, p.filter_javascript, p.filter_curly_bracket
-        for index, (raw, words) in enumerate(zip(analysis.lines, analysis.line_pieces, strict=True)):
+        for index, (raw, pieces) in enumerate(zip(analysis.lines, analysis.line_piece_counts, strict=True)):
             line = raw.strip()
             edited = False
-            words_before += len(words)
-            if limit is not None and len(line) > limit and max(map(len, words)) > limit:
+            words_before += pieces
+            if limit is not None and len(line) > limit and max(map(len, line.split())) > limit:
                 counts["long_word"] += 1
                 continue
             if citations and "[" in line:
@@ -116,7 +117,7 @@ class C4Quality(HeuristicStage):
             if terminal_punct and (not line.endswith(_TERMINAL) or line.endswith(_ELLIPSIS)):
                 counts["no_terminal_punct"] += 1
                 continue
-            if len(words) < min_words:
+            if pieces < min_words:
                 counts["too_few_words"] += 1
                 continue
             lowered = line.lower()
@@ -137,7 +138,7 @@ class C4Quality(HeuristicStage):
                     line_sentences = analysis.line_sentences(splitter).tolist()
                 sentences += line_sentences[index]
             kept.append(line)
-            words_after += len(line.split()) if edited else len(words)
+            words_after += len(line.split()) if edited else pieces
         text = "\n".join(kept).strip()
         removed = 1 - words_after / words_before if words_before else 0.0
         return {
