@@ -131,3 +131,10 @@ def test_the_space_token_check_agrees_with_its_patterns_on_every_code_point() ->
     wrong = [line for line in lines if has_space_tokens(line) != by_the_patterns(line)]
     assert not wrong, wrong[:5]
     assert sum(map(has_space_tokens, lines)) > 20
+
+
+def test_the_document_space_check_agrees_with_its_pattern_on_every_ascii_text_shape() -> None:
+    from thresher.text.sentences import _INNER_SPACE, may_have_space_tokens
+
+    texts = [f"a{chr(c)}b\nc{chr(d)}" for c in range(128) for d in range(128)] + ["", " ", "  ", "x \n y"]
+    assert [may_have_space_tokens(t) for t in texts] == [_INNER_SPACE.search(t) is not None for t in texts]

@@ -77,6 +77,9 @@ def has_space_tokens(text: str) -> bool:
 def may_have_space_tokens(text: str) -> bool:
     """False when no line of `text` (`str.splitlines`) can have whitespace tokens (`has_space_tokens` is False
     for each): one scan of the document instead of two per line."""
+    if text.isascii():
+        # The ASCII whitespace `_INNER_SPACE` matches is the tab and U+001F, or two spaces: substring scans.
+        return "  " in text or "\t" in text or "\x1f" in text
     return _INNER_SPACE.search(text) is not None
 
 
