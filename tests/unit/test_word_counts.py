@@ -67,3 +67,13 @@ def test_value_bytes_of_every_layout() -> None:
     assert len(data) == 0 and offsets.tolist() == [0]
     with pytest.raises(TypeError, match="string or binary"):
         value_bytes(pa.array([1]))
+
+
+def test_word_counts_of_python_strings_and_the_surrogate_fallback() -> None:
+    from thresher.text.word_counts import word_counts_of
+
+    texts = ["", " a  b ", "one\u2003two\u3000three\x1cfour", "\U0001f600 x"]
+    assert word_counts_of(texts) == [len(t.split()) for t in texts] == [0, 2, 4, 2]
+    # A lone surrogate cannot be UTF-8: every text of the call is then counted by str.split.
+    assert word_counts_of(["lone \ud800 surrogate", "two words"]) == [3, 2]
+    assert word_counts_of([]) == []

@@ -20,7 +20,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from thresher.arrow_types import arrow_type
 from thresher.schema import REWRITTEN_TEXT, TEXT
 from thresher.stages.base import Mode, RowStage, StageResult
-from thresher.text.word_counts import whitespace_word_counts
+from thresher.text.word_counts import word_counts_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -65,19 +65,13 @@ class DocBatch:
 
     def word_counts(self) -> list[int]:
         """`count_words` of each document, memoised like `per_doc`; those not yet known are counted together on
-        their UTF-8 bytes (`whitespace_word_counts`: the same counts, without a Python list per document)."""
+        their UTF-8 bytes (`word_counts_of`: the same counts, without a Python list per document)."""
         cache = self._state.cache.setdefault(WORDS_KEY, [_MISSING] * self._state.size)
-        missing = [i for i in self._rows.tolist() if cache[i] is _MISSING]
-        if missing:
-            try:
-                counts = whitespace_word_counts(pa.array([self._state.texts[i] for i in missing], pa.large_string()))
-                values = counts[0].tolist()
-            except (UnicodeEncodeError, pa.ArrowException):
-                # A text Arrow cannot hold (a lone surrogate from a rewrite): counted in Python.
-                values = [count_words(self._state.texts[i]) for i in missing]
-            for i, value in zip(missing, values, strict=True):
-                cache[i] = value
-        return [cache[i] for i in self._rows.tolist()]
+        rows = self._rows.tolist()
+        missing = [i for i in rows if cache[i] is _MISSING]
+        for i, value in zip(missing, word_counts_of([self._state.texts[i] for i in missing]), strict=True):
+            cache[i] = value
+        return [cache[i] for i in rows]
 
     def per_doc(self, key: str, fn: Callable[[str], T]) -> list[T]:
         """`fn(text)` for each document, computed once per document and shared by all stages of the pass

@@ -16,10 +16,10 @@ from operator import attrgetter
 import numpy as np
 import pyarrow as pa
 
-from thresher.text.batch_words import split_batch
+from thresher.text.batch_words import exclusive_cumsum, split_batch
 from thresher.text.repetition import WordSequence
 from thresher.text.sentences import sentences_per_line
-from thresher.text.word_counts import whitespace_word_counts
+from thresher.text.word_counts import word_counts_of
 from thresher.text.words import WordSplitter
 
 ANALYSIS_KEY = "thresher.analysis"
@@ -105,8 +105,7 @@ def prepare_words(analyses: Sequence[DocAnalysis], splitter: WordSplitter) -> No
         return
     ids = batch.token_ids
     lengths, flags = batch.table.lengths[ids], batch.table.flags[ids]
-    cumulative = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=cumulative[1:])
+    cumulative = exclusive_cumsum(lengths)
     token_offsets, piece_offsets = batch.token_offsets.tolist(), batch.piece_offsets.tolist()
     for i, analysis in enumerate(todo):
         low, high = token_offsets[i], token_offsets[i + 1]
@@ -122,15 +121,12 @@ def prepare_words(analyses: Sequence[DocAnalysis], splitter: WordSplitter) -> No
 
 def prepare_line_piece_counts(analyses: Sequence[DocAnalysis]) -> None:
     """Compute `line_piece_counts` of every document of `analyses` that has not got them yet, all together: every
-    line of every document counted on its UTF-8 bytes (`whitespace_word_counts`), not split into a list each."""
+    line of every document counted on its UTF-8 bytes (`word_counts_of`), not split into a list each."""
     todo = [analysis for analysis in analyses if analysis._line_piece_counts is None]
     if len(todo) < 2:
         return
     lines = list(map(attrgetter("lines"), todo))
-    try:
-        counts = whitespace_word_counts(pa.array(list(chain.from_iterable(lines)), pa.large_string()))[0].tolist()
-    except (UnicodeEncodeError, pa.ArrowException):
-        return
+    counts = word_counts_of(list(chain.from_iterable(lines)))
     start = 0
     for analysis, document_lines in zip(todo, lines, strict=True):
         end = start + len(document_lines)

@@ -36,7 +36,7 @@ class BatchWords:
     table: TokenTable
 
 
-def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+def exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
     """[0, counts[0], counts[0] + counts[1], ...]: one more than counts."""
     out = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
@@ -68,11 +68,11 @@ def split_batch(texts: Sequence[str], splitter: WordSplitter) -> BatchWords:
     counts = np.fromiter(map(len, ids_per_distinct), dtype=np.int64, count=len(distinct))
     flat = np.fromiter(chain.from_iterable(ids_per_distinct), dtype=np.int64, count=int(counts.sum()))
     tokens_per_piece = counts[piece_index]
-    token_starts = _exclusive_cumsum(tokens_per_piece)
+    token_starts = exclusive_cumsum(tokens_per_piece)
     total = int(token_starts[-1])
-    within = np.repeat(_exclusive_cumsum(counts)[piece_index] - token_starts[:-1], tokens_per_piece)
+    within = np.repeat(exclusive_cumsum(counts)[piece_index] - token_starts[:-1], tokens_per_piece)
     token_ids = flat[within + np.arange(total, dtype=np.int64)]
-    piece_offsets = _exclusive_cumsum(pieces_per_doc)
+    piece_offsets = exclusive_cumsum(pieces_per_doc)
     token_offsets = token_starts[piece_offsets]
     # Arrow's empty pieces (leading or trailing whitespace; a text of whitespace only) have no token; str.split()
     # has no such piece, and the pieces must line up with it (tokens per line).
@@ -80,6 +80,6 @@ def split_batch(texts: Sequence[str], splitter: WordSplitter) -> BatchWords:
     if len(empty):
         keep = piece_index != empty[0]
         doc_of_piece = np.repeat(np.arange(len(texts), dtype=np.int64), pieces_per_doc)
-        piece_offsets = _exclusive_cumsum(np.bincount(doc_of_piece[keep], minlength=len(texts)))
+        piece_offsets = exclusive_cumsum(np.bincount(doc_of_piece[keep], minlength=len(texts)))
         tokens_per_piece = tokens_per_piece[keep]
     return BatchWords(token_ids, token_offsets, tokens_per_piece, piece_offsets, table)

@@ -40,6 +40,15 @@ def whitespace_word_counts(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return counts, valid
 
 
+def word_counts_of(texts: list[str]) -> list[int]:
+    """`len(text.split())` of each Python string, counted together on their UTF-8 bytes; a text Arrow cannot hold
+    (a lone surrogate, which a rewrite could leave) makes them all counted by `str.split` instead."""
+    try:
+        return whitespace_word_counts(pa.array(texts, pa.large_string()))[0].tolist()
+    except (UnicodeEncodeError, pa.ArrowException):
+        return [len(text.split()) for text in texts]
+
+
 def _counts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Words of each text of `data` (UTF-8 bytes; text i spans offsets[i]:offsets[i + 1])."""
     if not len(data):
