@@ -28,6 +28,11 @@ from thresher.plan import Plan
 log = logging.getLogger("thresher")
 
 _MARKER = "_segment.json"
+# Parquet row groups of checkpoint files. Spark splits a Parquet file across tasks only at row group bounds: with
+# Parquet's default (128 MiB) the checkpoint of a task that read one large compressed file (one .jsonl.gz, one
+# WARC) is one row group, and every segment after it runs as one task on one core. At 8 MiB the next segment's
+# read is cut into about as many splits as the cluster has cores (Spark sizes splits by bytes per core).
+CHECKPOINT_ROW_GROUP_BYTES = 8 << 20
 _DELTA_LOG = "_delta_log"
 _FIRST_COMMIT = "00000000000000000000.json"
 
@@ -143,7 +148,7 @@ class Checkpoints:
     def commit(self, name: str, frame: DataFrame) -> DataFrame:
         """Commit `frame` as the checkpoint (one Delta commit) and read it back; scratch data goes."""
         path = self.layout.checkpoint(name)
-        self.store.write(frame, path, mode="error")
+        self.store.write(frame, path, mode="error", row_group_bytes=CHECKPOINT_ROW_GROUP_BYTES)
         fs.delete(self.layout.scratch(name))
         return self.store.read(path)
 

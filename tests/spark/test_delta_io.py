@@ -74,3 +74,24 @@ def test_empty_table(spark, store, tmp_path):
     assert store.exists(root)
     assert store.read(root).count() == 0
     assert store.read(root).columns == ["id", "text"]
+
+
+def test_a_checkpoint_written_by_one_task_is_read_by_every_core(spark, store, tmp_path):
+    # One task wrote it (one large .jsonl.gz or WARC ingested): its row groups are small enough that the next
+    # segment's read is cut into splits for both cores of local[2], not one task on one core.
+    from thresher.checkpoints import CHECKPOINT_ROW_GROUP_BYTES, Checkpoints
+    from thresher.io.layout import OutputLayout
+
+    # ~24 MB of hex that Snappy cannot shrink much: three row groups at least.
+    text = F.concat(*[F.sha2(F.concat(F.col("id").cast("string"), F.lit(str(salt))), 256) for salt in range(12)])
+    frame = spark.range(0, 32_000, numPartitions=1).select("id", text.alias("text"))
+    checkpoints = Checkpoints(OutputLayout(str(tmp_path / "out")), store)
+    read_back = checkpoints.commit("00_ingest", frame)
+    files = DeltaTable(str(tmp_path / "out" / "checkpoints" / "00_ingest")).file_uris()
+    assert len(files) == 1
+    assert ds.dataset(files).to_table().num_rows == 32_000
+    groups = next(ds.dataset(files, format="parquet").get_fragments()).metadata.num_row_groups
+    assert groups >= 24_000_000 // CHECKPOINT_ROW_GROUP_BYTES
+    rows_per_task = read_back.groupBy(F.spark_partition_id()).count().collect()
+    assert len(rows_per_task) >= 2
+    assert sum(r["count"] for r in rows_per_task) == 32_000

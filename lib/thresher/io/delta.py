@@ -118,15 +118,18 @@ class DeltaStore:
         mode: WriteMode = "error",
         partition_by: Sequence[str] = (),
         overwrite_schema: bool = False,
+        row_group_bytes: int | None = None,
     ) -> None:
-        """Commit `df` to the table at `root` (created when missing)."""
+        """Commit `df` to the table at `root` (created when missing). `row_group_bytes`: the Parquet row group
+        size of its files (Parquet's default, 128 MiB, when None)."""
+        options = {"parquet.block.size": str(row_group_bytes)} if row_group_bytes else {}
         if self.format == "delta-spark":
-            writer = df.write.format("delta").mode(mode).partitionBy(*partition_by)
+            writer = df.write.format("delta").mode(mode).partitionBy(*partition_by).options(**options)
             if overwrite_schema:
                 writer = writer.option("overwriteSchema", "true")
             writer.save(root)
             return
-        self._write_delta_rs(df, root, mode, list(partition_by), overwrite_schema)
+        self._write_delta_rs(df, root, mode, list(partition_by), overwrite_schema, options)
 
     def append_rows(self, rows: list[dict], schema: StructType, root: str) -> None:
         """Append a few rows made on the driver (a run's stats rows). delta-rs: written by pyarrow and committed
@@ -149,7 +152,13 @@ class DeltaStore:
         self.commit_directory(root, commit_dir, table_schema, "append", [])
 
     def _write_delta_rs(
-        self, df: DataFrame, root: str, mode: WriteMode, partition_by: list[str], overwrite_schema: bool
+        self,
+        df: DataFrame,
+        root: str,
+        mode: WriteMode,
+        partition_by: list[str],
+        overwrite_schema: bool,
+        options: dict[str, str],
     ) -> None:
         from deltalake import DeltaTable
 
@@ -170,7 +179,7 @@ class DeltaStore:
                         f"{root}: table is partitioned by {table_partitions}, the write by {partition_by}"
                     )
         commit_dir = _COMMIT_DIR_PREFIX + uuid.uuid4().hex[:16]
-        df.write.mode("error").partitionBy(*partition_by).parquet(fs.join(root, commit_dir))
+        df.write.mode("error").partitionBy(*partition_by).options(**options).parquet(fs.join(root, commit_dir))
         self.commit_directory(root, commit_dir, schema, mode, partition_by)
 
     def commit_directory(
