@@ -19,7 +19,7 @@ from pyspark.sql.types import ArrayType, LongType, StringType, StructField, Stru
 
 from thresher.dedup.batches import CLUSTER, RANK, MinHashBatches, MinHashSettings
 from thresher.dedup.clusters import CLUSTER_FIELDS, attach, cluster_summary, decide
-from thresher.dedup.components import COMPONENT, connected_components
+from thresher.dedup.components import COMPONENT, DRIVER_MAX_EDGES, connected_components
 from thresher.dedup.index import (
     BUCKETS,
     EARLIER_RUN,
@@ -71,6 +71,12 @@ class MinHashDedupParams(KeepParams, IndexParams):
     oversized_bucket: int = Field(default=10_000, ge=2)
     max_rounds: int = Field(
         default=100, ge=1, description="Most rounds of the connected-components algorithm before the run fails."
+    )
+    driver_max_edges: int = Field(
+        default=DRIVER_MAX_EDGES,
+        ge=0,
+        description="Clusters are found on the driver (union-find, 16 bytes of memory per edge) when the "
+        "duplicate graph has at most this many edges, else by distributed connected components (0: always).",
     )
 
     @model_validator(mode="after")
@@ -150,9 +156,10 @@ class MinHashDedup(GlobalStage):
             if index is not None:
                 # A document of this run already in the index has two sketches (its own and its index row's).
                 edges = edges.distinct()
-        labels, graph = connected_components(edges, ctx.scratch_space, "components", p.max_rounds)
+        labels, graph = connected_components(edges, ctx.scratch_space, "components", p.max_rounds, p.driver_max_edges)
         report.metrics["verified_edges" if p.verify != "none" else "candidate_edges"] = graph["edges"]
         report.metrics["cc_rounds"] = graph["rounds"]
+        report.metrics["cc_on_driver"] = graph["on_driver"]
         members = nodes.select(NODE, DOC_ID, RANK, "units", "shingles").join(labels, NODE, "left")
         members = members.select(DOC_ID, F.col(COMPONENT).alias(CLUSTER), RANK, "units", "shingles")
         if index is not None:
