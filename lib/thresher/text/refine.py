@@ -31,10 +31,32 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
+# What ftfy can change in an ASCII line under _FTFY: HTML entities and the control characters it removes (terminal
+# escapes among them). Every other fixer needs a character beyond ASCII.
+_ASCII_FTFY_TARGET = re.compile("[&\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
 def fix_mojibake(text: str) -> str:
+    """`ftfy.fix_text(text, _FTFY)` where the text shows signs of mojibake, else the text as it is.
+
+    ftfy fixes a text line by line (its segments end at each newline), each on its own, except that HTML
+    entities stay escaped from the first line containing "<" on. So only lines ftfy could change are passed to it:
+    an ASCII line without "&" or a control character comes back unchanged and is kept as it is (a web page has
+    a suspect line or two among dozens of plain ones)."""
     if not _SUSPECT.search(text):
         return text
-    return ftfy.fix_text(text, _FTFY)
+    config = _FTFY
+    out = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        segment = text[start:end]
+        plain = segment.isascii() and not _ASCII_FTFY_TARGET.search(segment)
+        out.append(segment if plain else ftfy.fix_text(segment, config))
+        if config.unescape_html == "auto" and "<" in segment:
+            config = config._replace(unescape_html=False)
+        start = end
+    return "".join(out)
 
 
 _DIGIT = re.compile(r"\d+")
